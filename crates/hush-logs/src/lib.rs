@@ -1,0 +1,26 @@
+//! Log template mining: turn each log line into a template (`<*>` for its variables), a stable
+//! template id and the line's parameters.
+//!
+//! - [`mask`](crate::WILDCARD) — generic masking of variables by their shape (numbers, hex,
+//!   IPs and host:port, UUIDs, paths, URLs, e-mails, durations and sizes, timestamps,
+//!   `key=value` values). There are no per-system expressions.
+//! - [`Miner`] — an online, Drain-style miner whose templates generalise as lines arrive, keep
+//!   their id, merge when they become equal, and are capped in number (rarest evicted, counted).
+//!   Its state ([`MinerState`]) is serialisable so templates survive restarts.
+//! - [`LineFormat`] — splits a raw line into header fields and the `<Content>` to mine.
+//!
+//! **Invariant:** hush-logs does no IO, no clock, no async. Callers pass text in (lossily
+//! decoded from bytes with `String::from_utf8_lossy` if need be) and get values back; no input can
+//! make it panic.
+
+mod error;
+mod format;
+mod mask;
+mod miner;
+mod template;
+
+pub use error::{FormatError, MinerError};
+pub use format::{CONTENT_FIELD, LineFormat, SplitLine};
+pub use mask::WILDCARD;
+pub use miner::{Change, LineMatch, Miner, MinerConfig, MinerState, MinerStats};
+pub use template::{Template, TemplateId, Token};
