@@ -1,0 +1,162 @@
+//! Turning a raw deviation into a probability that means the same on every series.
+//!
+//! Each feature keeps a decayed histogram of its own past values on a log scale. The tail
+//! probability of a new value is its rank among those values (with the +1 of a rank p-value, so
+//! a short history can never claim more certainty than it has), extended by a power law past
+//! the largest value seen. This is the idea behind Elastic ML's normalised scores: a score is a
+//! statement about how rare the value is *for this series*, not about its units.
+
+use serde::{Deserialize, Serialize};
+
+const BINS: usize = 64;
+/// Values below this share bin 0.
+const LO_LOG2: f64 = -4.0;
+/// Bins per doubling of the value.
+const PER_OCTAVE: f64 = 4.0;
+/// Weights grow instead of old counts shrinking; rescale before they overflow.
+const RESCALE_AT: f64 = 1e200;
+
+/// A decayed log-scale histogram giving tail probabilities of non-negative values.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TailCalibrator {
+    counts: Vec<f64>,
+    total: f64,
+    weight: f64,
+    max_seen: f64,
+    /// Per-observation growth of the weight: `1 / decay`.
+    growth: f64,
+}
+
+fn bin_of(v: f64) -> (usize, f64) {
+    if !(v > 0.0) {
+        return (0, 0.0);
+    }
+    let pos = (v.log2() - LO_LOG2) * PER_OCTAVE;
+    if pos < 0.0 {
+        return (0, 0.0);
+    }
+    let b = pos.floor();
+    let idx = (b as usize + 1).min(BINS - 1);
+    let frac = if idx == BINS - 1 { 0.0 } else { pos - b };
+    (idx, frac)
+}
+
+impl TailCalibrator {
+    /// A calibrator that forgets with half-life `half_life` observations.
+    pub fn new(half_life: f64) -> Self {
+        let decay = 0.5f64.powf(1.0 / half_life.max(1.0));
+        Self {
+            counts: vec![0.0; BINS],
+            total: 0.0,
+            weight: 1.0,
+            max_seen: 0.0,
+            growth: 1.0 / decay,
+        }
+    }
+
+    /// Number of observations, in units of the newest one's weight.
+    pub fn effective_count(&self) -> f64 {
+        self.total / self.weight
+    }
+
+    /// Probability of a value at least as large as `v` under the history (not including `v`).
+    pub fn tail(&self, v: f64, tail_exponent: f64) -> f64 {
+        let (idx, frac) = bin_of(v);
+        let mut above = self.counts[idx] * (1.0 - frac);
+        for c in &self.counts[idx + 1..] {
+            above += c;
+        }
+        let p = (above + self.weight) / (self.total + self.weight);
+        if v > self.max_seen && self.max_seen > 0.0 {
+            // Past every recorded value the rank is 1/(n+1) whatever the margin; a power law
+            // lets a value far beyond the record be rarer than one just past it.
+            p * (self.max_seen / v).powf(tail_exponent)
+        } else {
+            p
+        }
+    }
+
+    /// Records `v`.
+    pub fn observe(&mut self, v: f64) {
+        let (idx, _) = bin_of(v);
+        self.weight *= self.growth;
+        self.counts[idx] += self.weight;
+        self.total += self.weight;
+        // The record decays too, at the same pace, so an old burst stops masking new ones.
+        self.max_seen = (self.max_seen / self.growth).max(v);
+        if self.weight > RESCALE_AT {
+            let k = 1.0 / self.weight;
+            self.counts.iter_mut().for_each(|c| *c *= k);
+            self.total *= k;
+            self.weight = 1.0;
+        }
+    }
+
+    /// The value whose tail probability is about `p` (inverse of [`Self::tail`] at bin
+    /// resolution), used to draw bands.
+    pub fn quantile_for_tail(&self, p: f64, tail_exponent: f64) -> f64 {
+        let target = p * (self.total + self.weight) - self.weight;
+        if target <= 0.0 {
+            // Beyond the record: invert the power-law extension.
+            let p0 = self.weight / (self.total + self.weight);
+            let m = self.max_seen.max(f64::MIN_POSITIVE);
+            return m * (p0 / p.max(f64::MIN_POSITIVE)).powf(1.0 / tail_exponent);
+        }
+        let mut above = 0.0;
+        for idx in (0..BINS).rev() {
+            let c = self.counts[idx];
+            if above + c >= target {
+                let frac = if c > 0.0 {
+                    1.0 - (target - above) / c
+                } else {
+                    0.0
+                };
+                let lo = if idx == 0 {
+                    0.0
+                } else {
+                    (LO_LOG2 + ((idx - 1) as f64 + frac) / PER_OCTAVE).exp2()
+                };
+                return lo.min(self.max_seen.max(lo));
+            }
+            above += c;
+        }
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_p_value_never_below_one_over_n_plus_one_inside_the_record() {
+        let mut c = TailCalibrator::new(1e9);
+        for i in 0..99 {
+            c.observe(1.0 + (i % 10) as f64 / 10.0);
+        }
+        let p = c.tail(1.95, 2.0);
+        assert!(p >= 1.0 / 100.0 - 1e-12, "{p}");
+        assert!(c.tail(0.01, 2.0) > 0.99);
+    }
+
+    #[test]
+    fn beyond_the_record_is_rarer_the_further_out() {
+        let mut c = TailCalibrator::new(1e9);
+        for _ in 0..1000 {
+            c.observe(1.0);
+        }
+        let near = c.tail(1.2, 2.0);
+        let far = c.tail(10.0, 2.0);
+        assert!(far < near / 50.0, "{near} {far}");
+    }
+
+    #[test]
+    fn quantile_inverts_tail_roughly() {
+        let mut c = TailCalibrator::new(1e9);
+        for i in 0..10_000 {
+            c.observe((i % 100) as f64 / 10.0);
+        }
+        let q = c.quantile_for_tail(0.1, 2.0);
+        assert!((8.0..=9.6).contains(&q), "{q}");
+    }
+}

@@ -1,0 +1,90 @@
+//! Season detection by autocorrelation, and the initial seasonal profile.
+//!
+//! A periodogram (as in `augurs-seasons`) needs many cycles and is slow on long buffers; the
+//! autocorrelation peak needs two cycles and one pass per lag, and runs once per series.
+
+/// Smallest season considered, in points.
+const MIN_PERIOD: usize = 4;
+
+/// The lag of the highest autocorrelation peak in `values`, if it is at least `min_acf` and
+/// rises clearly out of a trough (a slowly drifting series has high autocorrelation at every
+/// short lag and no season). Periods up to half the buffer are considered.
+pub fn detect_period(values: &[f64], min_acf: f64) -> Option<usize> {
+    let n = values.len();
+    let max_lag = n / 2;
+    if max_lag < MIN_PERIOD + 1 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let dev: Vec<f64> = values.iter().map(|v| v - mean).collect();
+    let var: f64 = dev.iter().map(|d| d * d).sum();
+    if !(var > 0.0) || !var.is_finite() {
+        return None;
+    }
+    let acf: Vec<f64> = (0..=max_lag + 1)
+        .map(|lag| {
+            let s: f64 = dev[..n - lag]
+                .iter()
+                .zip(&dev[lag..])
+                .map(|(a, b)| a * b)
+                .sum();
+            // Normalise by the overlap so long lags are not penalised.
+            s / var * n as f64 / (n - lag) as f64
+        })
+        .collect();
+    let mut best: Option<(usize, f64)> = None;
+    let mut trough = f64::INFINITY;
+    for lag in 1..=max_lag {
+        trough = trough.min(acf[lag]);
+        let is_peak = acf[lag] >= acf[lag - 1] && acf[lag] >= acf[lag + 1];
+        if lag >= MIN_PERIOD && is_peak && acf[lag] >= min_acf && acf[lag] - trough >= 0.3 {
+            // Prefer the first strong peak: later peaks are mostly its multiples.
+            match best {
+                Some((_, b)) if acf[lag] <= b + 0.1 => {}
+                _ => best = Some((lag, acf[lag])),
+            }
+        }
+    }
+    best.map(|(lag, _)| lag)
+}
+
+/// Mean deviation from the overall mean per phase of `period`, for the first `values.len()`
+/// points (phase 0 at index 0).
+pub fn initial_profile(values: &[f64], period: usize) -> Vec<f64> {
+    let n = values.len();
+    if n == 0 || period == 0 {
+        return vec![0.0; period];
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let mut sum = vec![0.0; period];
+    let mut cnt = vec![0usize; period];
+    for (i, v) in values.iter().enumerate() {
+        sum[i % period] += v - mean;
+        cnt[i % period] += 1;
+    }
+    sum.iter()
+        .zip(&cnt)
+        .map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_daily_cycle() {
+        let v: Vec<f64> = (0..900)
+            .map(|i| (i as f64 * std::f64::consts::TAU / 288.0).sin() * 10.0 + (i % 7) as f64 * 0.1)
+            .collect();
+        let p = detect_period(&v, 0.5).expect("period");
+        assert!((286..=290).contains(&p), "{p}");
+    }
+
+    #[test]
+    fn no_season_in_a_ramp_or_a_constant() {
+        let ramp: Vec<f64> = (0..900).map(|i| i as f64).collect();
+        assert_eq!(detect_period(&ramp, 0.5), None);
+        assert_eq!(detect_period(&[3.0; 900], 0.5), None);
+    }
+}
