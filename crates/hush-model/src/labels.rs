@@ -7,7 +7,9 @@ pub const METRIC_NAME: &str = "__name__";
 ///
 /// Stable across processes and versions: it is persisted in the write-ahead log and used to
 /// shard series, so the encoding in [`Labels::series_id`] must never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct SeriesId(pub u64);
 
 impl fmt::Display for SeriesId {
@@ -17,7 +19,9 @@ impl fmt::Display for SeriesId {
 }
 
 /// One name/value pair.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Label {
     pub name: String,
     pub value: String,
@@ -25,7 +29,10 @@ pub struct Label {
 
 impl Label {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -130,12 +137,24 @@ impl Labels {
 
     /// A copy without the given label names (e.g. `__name__` after `rate`).
     pub fn without(&self, names: &[&str]) -> Self {
-        Self(self.0.iter().filter(|l| !names.contains(&l.name.as_str())).cloned().collect())
+        Self(
+            self.0
+                .iter()
+                .filter(|l| !names.contains(&l.name.as_str()))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A copy keeping only the given label names.
     pub fn keep_only(&self, names: &[&str]) -> Self {
-        Self(self.0.iter().filter(|l| names.contains(&l.name.as_str())).cloned().collect())
+        Self(
+            self.0
+                .iter()
+                .filter(|l| names.contains(&l.name.as_str()))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A copy with `name` set to `value` (removed when `value` is empty). `name` must be valid.
@@ -180,7 +199,8 @@ impl fmt::Display for Labels {
 impl<'de> serde::Deserialize<'de> for Labels {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v: Vec<Label> = Vec::deserialize(d)?;
-        Labels::from_pairs(v.into_iter().map(|l| (l.name, l.value))).map_err(serde::de::Error::custom)
+        Labels::from_pairs(v.into_iter().map(|l| (l.name, l.value)))
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -227,7 +247,8 @@ mod tests {
 
     #[test]
     fn sorted_and_lookup() {
-        let l = Labels::from_pairs([("job", "node"), ("__name__", "up"), ("instance", "a:1")]).unwrap();
+        let l =
+            Labels::from_pairs([("job", "node"), ("__name__", "up"), ("instance", "a:1")]).unwrap();
         let names: Vec<_> = l.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["__name__", "instance", "job"]);
         assert_eq!(l.get("job"), Some("node"));
@@ -239,8 +260,14 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         assert_eq!(Labels::from_pairs([("", "x")]), Err(LabelError::EmptyName));
-        assert_eq!(Labels::from_pairs([("a-b", "x")]), Err(LabelError::InvalidName("a-b".into())));
-        assert_eq!(Labels::from_pairs([("1a", "x")]), Err(LabelError::InvalidName("1a".into())));
+        assert_eq!(
+            Labels::from_pairs([("a-b", "x")]),
+            Err(LabelError::InvalidName("a-b".into()))
+        );
+        assert_eq!(
+            Labels::from_pairs([("1a", "x")]),
+            Err(LabelError::InvalidName("1a".into()))
+        );
         assert_eq!(
             Labels::from_pairs([("a", "x"), ("a", "y")]),
             Err(LabelError::DuplicateName("a".into()))
@@ -268,11 +295,17 @@ mod tests {
         let d = Labels::from_pairs([("a", "1"), ("b", "2")]).unwrap();
         assert_ne!(c.series_id(), d.series_id());
         // Pinned: the id is persisted, so its encoding must never drift.
-        assert_eq!(Labels::from_pairs([("__name__", "up")]).unwrap().series_id().0, {
-            let mut h = xxhash_rust::xxh3::Xxh3::new();
-            h.update(b"__name__\xffup\xff");
-            h.digest()
-        });
+        assert_eq!(
+            Labels::from_pairs([("__name__", "up")])
+                .unwrap()
+                .series_id()
+                .0,
+            {
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                h.update(b"__name__\xffup\xff");
+                h.digest()
+            }
+        );
     }
 
     #[test]

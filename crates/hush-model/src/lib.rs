@@ -7,6 +7,8 @@ mod labels;
 mod matcher;
 mod sample;
 
-pub use labels::{Label, LabelError, Labels, LabelsBuilder, METRIC_NAME, SeriesId, is_valid_label_name};
+pub use labels::{
+    Label, LabelError, Labels, LabelsBuilder, METRIC_NAME, SeriesId, is_valid_label_name,
+};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{Sample, TimeSeries, Timestamp};

@@ -41,7 +41,11 @@ impl PartialEq for Matcher {
 }
 
 impl Matcher {
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let name = name.into();
         let value = value.into();
         let regex = match op {
@@ -54,12 +58,22 @@ impl Matcher {
             ),
             _ => None,
         };
-        Ok(Self { name, op, value, regex })
+        Ok(Self {
+            name,
+            op,
+            value,
+            regex,
+        })
     }
 
     /// `name="value"`; cannot fail.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None }
+        Self {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
     }
 
     /// Whether a label value (`""` when absent) satisfies this matcher.
@@ -104,14 +118,34 @@ mod tests {
     fn ops() {
         let l = Labels::from_pairs([("job", "node"), ("env", "prod")]).unwrap();
         assert!(Matcher::equal("job", "node").matches(&l));
-        assert!(!Matcher::new(MatchOp::NotEqual, "job", "node").unwrap().matches(&l));
-        assert!(Matcher::new(MatchOp::Regex, "job", "no.*").unwrap().matches(&l));
+        assert!(
+            !Matcher::new(MatchOp::NotEqual, "job", "node")
+                .unwrap()
+                .matches(&l)
+        );
+        assert!(
+            Matcher::new(MatchOp::Regex, "job", "no.*")
+                .unwrap()
+                .matches(&l)
+        );
         // anchored: a partial match is no match
-        assert!(!Matcher::new(MatchOp::Regex, "job", "od").unwrap().matches(&l));
-        assert!(Matcher::new(MatchOp::NotRegex, "job", "api|db").unwrap().matches(&l));
+        assert!(
+            !Matcher::new(MatchOp::Regex, "job", "od")
+                .unwrap()
+                .matches(&l)
+        );
+        assert!(
+            Matcher::new(MatchOp::NotRegex, "job", "api|db")
+                .unwrap()
+                .matches(&l)
+        );
         // missing label reads as ""
         assert!(Matcher::equal("zone", "").matches(&l));
-        assert!(!Matcher::new(MatchOp::Regex, "zone", ".+").unwrap().matches(&l));
+        assert!(
+            !Matcher::new(MatchOp::Regex, "zone", ".+")
+                .unwrap()
+                .matches(&l)
+        );
     }
 
     #[test]
