@@ -21,6 +21,9 @@ pub struct Config {
     pub season_buffer: usize,
     /// Smallest autocorrelation at the season lag that counts as a season.
     pub min_season_acf: f64,
+    /// Seasonal slots either side of the current one that may serve as the expected value
+    /// (tolerates cycles that jitter in time).
+    pub phase_tolerance: usize,
     /// Half-life, in points, of the level baseline.
     pub level_half_life: f64,
     /// Half-life, in cycles, of each seasonal slot.
@@ -40,6 +43,9 @@ pub struct Config {
     pub score_decades: f64,
     /// After an alert, further alerts are held back for this many points (one event, one alert).
     pub refractory: usize,
+    /// After an alert, a new one needs a tail probability rarer than the last alert's, less
+    /// this many decades per point since (a fading record instead of a hard hold-off).
+    pub peak_fade: f64,
     /// A run of identical values this long, and longer than any seen before, is a flatline.
     pub flatline_min: usize,
 }
@@ -50,18 +56,20 @@ impl Default for Config {
             sensitivity: 0.5,
             warmup: 150,
             period: None,
-            season_buffer: 900,
+            season_buffer: 600,
             min_season_acf: 0.5,
-            level_half_life: 30.0,
+            phase_tolerance: 0,
+            level_half_life: 200.0,
             season_half_life: 3.0,
-            scale_half_life: 200.0,
-            clip: 4.0,
+            scale_half_life: 2000.0,
+            clip: 2.0,
             level_window: 6,
             history_half_life: 5000.0,
             tail_exponent: 2.0,
-            score_decades: 5.0,
+            score_decades: 3.0,
             refractory: 100,
             flatline_min: 12,
+            peak_fade: 0.003,
         }
     }
 }
@@ -130,6 +138,11 @@ impl Config {
             self.score_decades.is_finite() && self.score_decades >= 1.0,
             "score_decades",
             "must be >= 1",
+        )?;
+        check(
+            self.peak_fade.is_finite() && self.peak_fade > 0.0,
+            "peak_fade",
+            "must be > 0",
         )?;
         check(self.flatline_min >= 2, "flatline_min", "must be at least 2")?;
         Ok(())

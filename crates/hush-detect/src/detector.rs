@@ -90,6 +90,7 @@ pub struct Detector {
     run: u64,
     longest_run: u64,
     since_alert: u64,
+    peak: f64,
     cal: Vec<TailCalibrator>,
     /// Decision threshold on the score, moved by feedback.
     threshold: f64,
@@ -127,6 +128,7 @@ impl Detector {
             run: 0,
             longest_run: 0,
             since_alert: u64::MAX,
+            peak: 0.0,
             cal,
             threshold,
             cfg,
@@ -316,13 +318,34 @@ impl Detector {
             .map_or(0.0, |&v| v as f64)
     }
 
+    /// The seasonal value within `phase_tolerance` slots of `idx` closest to `target`: a cycle
+    /// whose edges jitter by a point or two (a square wave, a batch job that starts a little
+    /// late) is not a seasonality break.
+    fn season_near(&self, idx: u64, target: f64) -> f64 {
+        if self.period == 0 {
+            return 0.0;
+        }
+        let p = self.period as u64;
+        let w = (self.cfg.phase_tolerance as u64).min(p / 2);
+        let mut best = self.season_at(idx);
+        for d in 1..=w {
+            for j in [idx + d, idx + p * (1 + w) - d] {
+                let s = self.season_at(j);
+                if (s - target).abs() < (best - target).abs() {
+                    best = s;
+                }
+            }
+        }
+        best
+    }
+
     fn sigma(&self) -> f64 {
         let floor = 1e-9 * self.level.abs().max(1.0);
         (self.mad * MAD_TO_SIGMA).max(floor)
     }
 
     fn score_and_learn(&mut self, idx: u64, x: f64, emit: bool) -> Outcome {
-        let seasonal = self.season_at(idx);
+        let seasonal = self.season_near(idx, x - self.level);
         let expected = self.level + seasonal;
         let sigma = self.sigma();
         let r = x - expected;
@@ -356,7 +379,12 @@ impl Detector {
             .enumerate()
             .fold((0, 1.0), |a, b| if b.1 < a.1 { b } else { a });
         let p_all = (pmin * FEATURES as f64).min(1.0);
-        let mut score = (-p_all.log10() / self.cfg.score_decades).clamp(0.0, 1.0);
+        let novelty = -p_all.log10();
+        let mut score = (novelty / self.cfg.score_decades).clamp(0.0, 1.0);
+        // The last alert's novelty, fading: a new alert must be more surprising than what was
+        // just reported, so one event raises one alert and a bigger one still gets through.
+        let peak = self.peak;
+        self.peak = (self.peak - self.cfg.peak_fade).max(0.0);
 
         // Flatline: a run of equal values longer than any before, in a series that moves.
         if x == self.last_value {
@@ -399,9 +427,12 @@ impl Detector {
             }
         }
         self.since_alert = self.since_alert.saturating_add(1);
-        let anomaly = score >= self.threshold && self.since_alert > self.cfg.refractory as u64;
+        let anomaly = score >= self.threshold
+            && self.since_alert > self.cfg.refractory as u64
+            && (novelty > peak || kind == Kind::Flatline);
         if anomaly {
             self.since_alert = 0;
+            self.peak = novelty;
         }
         let p_thr = 10f64.powf(-self.threshold * self.cfg.score_decades) / FEATURES as f64;
         let half = self.cal.first().map_or(f64::INFINITY, |c| {
