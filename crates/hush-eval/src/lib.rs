@@ -7,4 +7,5 @@
 //! **Invariant:** nothing here is used by `hush serve`.
 pub mod loghub;
 pub mod logs;
+pub mod m4;
 pub mod progress;
