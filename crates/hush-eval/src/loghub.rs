@@ -29,6 +29,9 @@ pub struct LoghubArgs {
     /// Miner similarity threshold (one value for every system).
     #[arg(long)]
     pub similarity: Option<f64>,
+    /// Distinct words at a position before it is generalised (one value for every system).
+    #[arg(long)]
+    pub min_variants: Option<usize>,
     /// Write `<System>_result.csv` (line, truth, prediction) here for error analysis.
     #[arg(long)]
     pub dump: Option<PathBuf>,
@@ -56,6 +59,9 @@ pub fn run(args: LoghubArgs) -> Result<()> {
     let mut config = MinerConfig::default();
     if let Some(s) = args.similarity {
         config.similarity = s;
+    }
+    if let Some(k) = args.min_variants {
+        config.min_variants = k;
     }
     let names = if args.systems.is_empty() {
         data::systems(&args.data)?

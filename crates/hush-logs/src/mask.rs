@@ -27,12 +27,17 @@ pub(crate) struct Piece<'a> {
     pub gap: bool,
     /// Byte range of the whole token within the content.
     pub span: (usize, usize),
-    /// Byte range of the variable part within the content (empty when there is none).
-    pub var: (usize, usize),
+    /// Byte ranges of the masked parts within the content, one per `<*>` of `text` (for a
+    /// gap: one range covering the variable).
+    pub vars: Vec<(usize, usize)>,
 }
 
 const LEAD: &[u8] = b"([{<\"'";
 const TRAIL: &[u8] = b")]}>\"',;:.!?";
+/// Characters that may appear in a number, hex string, address, UUID, date or time.
+const NUMERIC_PUNCT: &[u8] = b".:/-_+,";
+/// Characters that separate the segments of a mixed token.
+const SEGMENT_DELIMS: &[u8] = b",:;=()[]{}<>\"'|@#*.";
 const UNITS: &[&str] = &[
     "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "byte", "bytes", "ms", "us", "ns", "sec",
     "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hr", "hrs", "hour", "hours",
@@ -60,7 +65,7 @@ pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece<'_>> {
                 text: Cow::Borrowed(""),
                 gap: true,
                 span: (i, end),
-                var: (i, end),
+                vars: vec![(i, end)],
             });
             break;
         }
@@ -93,29 +98,117 @@ fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Pie
             text: Cow::Borrowed(""),
             gap: true,
             span: (start, end),
-            var: (cs, ce),
+            vars: vec![(cs, ce)],
         };
         (piece, numeric)
     };
     if core.is_empty() {
         return (constant(content, start, end), false);
     }
-    if core.iter().any(u8::is_ascii_digit) {
-        if let Some(k) = key_of(core) {
-            return (partial(content, start, end, cs + k + 1, ce), false);
-        }
+    let digit = core.iter().any(u8::is_ascii_digit);
+    if digit
+        && core
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || NUMERIC_PUNCT.contains(b))
+    {
+        // Numbers, hex, IPs (v4, v6, with port), UUIDs, MACs, dates and times.
         return gap(true);
     }
-    if prev_numeric && is_unit(core) {
-        return gap(false);
+    if contains(core, b"://") || is_path(core) || is_email(core) || is_host_port(core) {
+        return gap(digit);
     }
-    if let Some(k) = key_of(core) {
-        return (partial(content, start, end, cs + k + 1, ce), false);
+    if !digit {
+        if prev_numeric && is_unit(core) {
+            return gap(false);
+        }
+        return (constant(content, start, end), false);
     }
-    if contains(core, b"://") || is_path(core) || is_email(core) {
-        return gap(false);
+    segments(content, start, end)
+}
+
+/// A token that mixes words and numbers. When it holds a variable, it is `key=<*>` or
+/// `key:<*>` if a word key precedes the value (`index:0` → `index:<*>`), and otherwise a
+/// variable as a whole (`LOCAL(0)`, `node-224`). Words with a lone digit (`IPv6`) stay.
+fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
+    let bytes = content.as_bytes();
+    let mut first_var = None;
+    let mut i = start;
+    while i < end {
+        if SEGMENT_DELIMS.contains(&bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < end && !SEGMENT_DELIMS.contains(&bytes[i]) {
+            i += 1;
+        }
+        if is_variable_segment(&bytes[s..i]) {
+            first_var = Some(s);
+            break;
+        }
     }
-    (constant(content, start, end), false)
+    let Some(first_var) = first_var else {
+        return (constant(content, start, end), false);
+    };
+    let trail = bytes[start..end]
+        .iter()
+        .rev()
+        .take_while(|b| TRAIL.contains(b))
+        .count();
+    let value_end = end - trail;
+    // The key: text up to the last `=` or `:` before the first variable, without digits.
+    let key_end = bytes[start..first_var]
+        .iter()
+        .rposition(|&b| b == b'=' || b == b':')
+        .map(|k| start + k + 1);
+    if let Some(ke) = key_end {
+        let key = &bytes[start..ke];
+        if key.iter().filter(|b| b.is_ascii_alphabetic()).count() >= 2
+            && !key.iter().any(u8::is_ascii_digit)
+        {
+            let mut text = String::with_capacity(end - start);
+            text.push_str(&content[start..ke]);
+            text.push_str(WILDCARD);
+            text.push_str(&content[value_end.max(ke)..end]);
+            let piece = Piece {
+                text: Cow::Owned(text),
+                gap: false,
+                span: (start, end),
+                vars: vec![(ke, value_end.max(ke))],
+            };
+            return (piece, false);
+        }
+    }
+    let lead = bytes[start..end]
+        .iter()
+        .take_while(|b| LEAD.contains(b))
+        .count();
+    let piece = Piece {
+        text: Cow::Borrowed(""),
+        gap: true,
+        span: (start, end),
+        vars: vec![(start + lead, value_end.max(start + lead))],
+    };
+    (piece, true)
+}
+
+/// A segment is a variable when it is numeric or an id: it starts with a digit, holds two or
+/// more digits, has a digit next to a separator (`rdd_2`, `root7_local`), or is a long hex
+/// string. Words with a single trailing digit (`IPv6`, `en0`, `u0`) stay constant.
+fn is_variable_segment(seg: &[u8]) -> bool {
+    let digits = seg.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return false;
+    }
+    let first_alnum = seg.iter().find(|b| b.is_ascii_alphanumeric());
+    let after_separator = seg.windows(2).any(|w| {
+        !w[0].is_ascii_alphanumeric() && w[1].is_ascii_digit()
+            || w[0].is_ascii_digit() && !w[1].is_ascii_alphanumeric()
+    });
+    first_alnum.is_some_and(u8::is_ascii_digit)
+        || digits >= 2
+        || after_separator
+        || seg.len() >= 6 && seg.iter().all(u8::is_ascii_hexdigit)
 }
 
 fn constant(content: &str, start: usize, end: usize) -> Piece<'_> {
@@ -123,31 +216,22 @@ fn constant(content: &str, start: usize, end: usize) -> Piece<'_> {
         text: Cow::Borrowed(&content[start..end]),
         gap: false,
         span: (start, end),
-        var: (start, start),
+        vars: Vec::new(),
     }
 }
 
-/// A constant whose `vs..ve` part is masked, e.g. `size=<*>,`.
-fn partial(content: &str, start: usize, end: usize, vs: usize, ve: usize) -> Piece<'_> {
-    let mut text = String::with_capacity(end - start - (ve - vs) + WILDCARD.len());
-    text.push_str(&content[start..vs]);
-    text.push_str(WILDCARD);
-    text.push_str(&content[ve..end]);
-    Piece {
-        text: Cow::Owned(text),
-        gap: false,
-        span: (start, end),
-        var: (vs, ve),
-    }
-}
-
-/// The index of `=` in `key=value` when the key is a plain identifier and the value is not
-/// empty.
-fn key_of(core: &[u8]) -> Option<usize> {
-    let k = core.iter().position(|&b| b == b'=')?;
-    let key = &core[..k];
-    let ident = |b: &u8| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.');
-    (k > 0 && k + 1 < core.len() && key.iter().all(ident)).then_some(k)
+/// `name.domain:port`: a dotted host name and a numeric port.
+fn is_host_port(core: &[u8]) -> bool {
+    let Some(colon) = core.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (host, port) = (&core[..colon], &core[colon + 1..]);
+    !port.is_empty()
+        && port.iter().all(u8::is_ascii_digit)
+        && host.contains(&b'.')
+        && host
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 fn is_unit(core: &[u8]) -> bool {
@@ -203,10 +287,27 @@ mod tests {
     }
 
     #[test]
-    fn key_value_keeps_key() {
-        assert_eq!(shape("state=RUNNING size=5,"), ["state=<*>", "size=<*>,"]);
+    fn mixed_tokens_keep_their_words() {
+        assert_eq!(
+            shape("state=RUNNING size=5, index:0 deny(1) IPv6 en0 rdd_2_0"),
+            [
+                "state=RUNNING",
+                "size=<*>,",
+                "index:<*>",
+                "<*>",
+                "IPv6",
+                "en0",
+                "<*>"
+            ]
+        );
         let p = &pieces("size=42", 8)[0];
-        assert_eq!(&"size=42"[p.var.0..p.var.1], "42");
+        assert_eq!(p.vars, vec![(5, 7)]);
+    }
+
+    #[test]
+    fn addresses_and_ids_are_whole_variables() {
+        let line = "2607:f140:6000:8:c6b3:1ff:fecd:467f 10.0.0.1:80 blk_-695 123e4567-e89b-12d3-a456-426614174000";
+        assert_eq!(shape(line), ["<*>", "<*>", "<*>", "<*>"]);
     }
 
     #[test]

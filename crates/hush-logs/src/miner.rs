@@ -15,8 +15,10 @@ use crate::template::{Template, TemplateId, Token};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MinerConfig {
-    /// Fraction of constant positions a line must share with a template to join it (0..=1).
+    /// Fraction of constant positions sibling templates must share to be merged (0..=1).
     pub similarity: f64,
+    /// Distinct words seen at a position before it is taken for a variable (at least 2).
+    pub min_variants: usize,
     /// Templates kept; past it the rarest tenth is evicted.
     pub max_templates: usize,
     /// Tokens looked at per line; the rest of a longer line is one variable.
@@ -28,7 +30,8 @@ pub struct MinerConfig {
 impl Default for MinerConfig {
     fn default() -> Self {
         Self {
-            similarity: 0.5,
+            similarity: 0.6,
+            min_variants: 5,
             max_templates: 10_000,
             max_tokens: 256,
             history: 8,
@@ -47,6 +50,9 @@ impl MinerConfig {
         };
         if !(0.0..=1.0).contains(&self.similarity) {
             return bad("similarity", "must be within 0..=1");
+        }
+        if self.min_variants < 2 {
+            return bad("min_variants", "must be at least 2");
         }
         if self.max_templates == 0 {
             return bad("max_templates", "must be at least 1");
@@ -117,7 +123,8 @@ pub struct Miner {
     config: MinerConfig,
     templates: Vec<Template>,
     index: HashMap<TemplateId, usize>,
-    buckets: HashMap<u64, Vec<TemplateId>>,
+    by_len: HashMap<usize, Vec<TemplateId>>,
+    cache: HashMap<u64, TemplateId>,
     aliases: HashMap<TemplateId, TemplateId>,
     next_id: u64,
     stats: MinerStats,
@@ -141,7 +148,8 @@ impl Miner {
             config,
             templates: Vec::new(),
             index: HashMap::new(),
-            buckets: HashMap::new(),
+            by_len: HashMap::new(),
+            cache: HashMap::new(),
             aliases: HashMap::new(),
             next_id: 1,
             stats: MinerStats::default(),
@@ -191,20 +199,27 @@ impl Miner {
         let seq = self.stats.lines;
         let pieces = pieces(content, self.config.max_tokens);
         let (consts, gaps) = shape(&pieces);
-        let (id, change) = match self.best(&consts) {
+        let (id, change) = match self.find_consts(&consts) {
             Some(i) => {
                 let t = &mut self.templates[i];
                 t.count += 1;
                 t.last_seen = seq;
                 let id = t.id;
-                if generalise(t, &consts, &gaps, self.config.history) {
-                    (self.after_change(id), Change::Generalised)
+                if widen_gaps(t, &gaps, self.config.history) {
+                    (id, Change::Generalised)
                 } else {
                     (id, Change::Unchanged)
                 }
             }
-            None => (self.create(&consts, gaps, seq), Change::Created),
+            None => match self.siblings(&consts) {
+                Some((family, wild)) => (
+                    self.fold(family, &wild, &consts, &gaps, seq),
+                    Change::Generalised,
+                ),
+                None => (self.create(&consts, gaps, seq), Change::Created),
+            },
         };
+        self.remember(&consts, id);
         let params = match self.index.get(&id) {
             Some(&i) => params(&self.templates[i], &pieces, content),
             None => Vec::new(),
@@ -216,7 +231,7 @@ impl Miner {
     pub fn find(&self, content: &str) -> Option<TemplateId> {
         let pieces = pieces(content, self.config.max_tokens);
         let (consts, _) = shape(&pieces);
-        self.best(&consts).map(|i| self.templates[i].id)
+        self.find_consts(&consts).map(|i| self.templates[i].id)
     }
 
     /// The parameters of `content` under template `id` (following merges), without learning.
@@ -227,49 +242,156 @@ impl Miner {
         Some(params(&self.templates[i], &pieces, content))
     }
 
-    /// The index of the most similar template at or above the threshold.
-    fn best(&self, consts: &[&str]) -> Option<usize> {
-        let n = consts.len();
-        let mut best: Option<(usize, usize, usize)> = None; // (equal, -wild as count, index)
-        for key in [
-            bucket_key(n, consts.first().copied()),
-            bucket_key(n, Some(WILDCARD)),
-        ] {
-            for id in self.buckets.get(&key).into_iter().flatten() {
-                let Some(&i) = self.index.get(id) else {
-                    continue;
-                };
-                let t = &self.templates[i];
-                if t.tokens.len() != n {
-                    continue;
+    /// The index of the most specific template covering a line's constant words.
+    fn find_consts(&self, consts: &[&str]) -> Option<usize> {
+        if let Some(id) = self.cache.get(&shape_hash(consts)) {
+            if let Some(&i) = self.index.get(&self.resolve(*id)) {
+                if covers(&self.templates[i].tokens, consts) {
+                    return Some(i);
                 }
-                let (mut equal, mut wild) = (0, 0);
-                for (tok, c) in t.tokens.iter().zip(consts) {
-                    match tok {
-                        Token::Wild => wild += 1,
-                        Token::Const(s) if **s == **c => equal += 1,
-                        Token::Const(_) => {}
-                    }
-                }
-                let better = match best {
-                    None => true,
-                    Some((e, w, _)) => equal > e || equal == e && wild < w,
-                };
-                if better {
-                    best = Some((equal, wild, i));
-                }
-            }
-            if n == 0 {
-                break;
             }
         }
-        let (equal, wild, i) = best?;
-        let sim = if n == 0 {
-            1.0
-        } else {
-            (equal + wild) as f64 / n as f64
+        let mut best: Option<(usize, usize)> = None; // (wildcards, index)
+        for id in self.by_len.get(&consts.len()).into_iter().flatten() {
+            let Some(&i) = self.index.get(id) else {
+                continue;
+            };
+            let t = &self.templates[i];
+            if covers(&t.tokens, consts) {
+                let wild = t.tokens.iter().filter(|t| **t == Token::Wild).count();
+                if best.is_none_or(|(w, _)| wild < w) {
+                    best = Some((wild, i));
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    /// Templates that differ from the line only at a few positions, where enough distinct words
+    /// have been seen to call those positions variable: the ids to merge, oldest first, and the
+    /// positions to make `<*>`.
+    fn siblings(&self, consts: &[&str]) -> Option<(Vec<TemplateId>, Vec<usize>)> {
+        let n = consts.len();
+        // Siblings must share at least `similarity` of their words, and at least one.
+        let max_diff = (((n as f64) * (1.0 - self.config.similarity)).floor() as usize)
+            .min(n.saturating_sub(1));
+        let mut families: HashMap<Vec<usize>, Vec<usize>> = HashMap::new();
+        for id in self.by_len.get(&n).into_iter().flatten() {
+            let Some(&i) = self.index.get(id) else {
+                continue;
+            };
+            let diff: Vec<usize> = self.templates[i]
+                .tokens
+                .iter()
+                .zip(consts)
+                .enumerate()
+                .filter(|(_, (t, c))| matches!(t, Token::Const(s) if **s != ***c))
+                .map(|(p, _)| p)
+                .collect();
+            let shared = self.templates[i]
+                .tokens
+                .iter()
+                .filter(|t| matches!(t, Token::Const(_)))
+                .count()
+                - diff.len();
+            if !diff.is_empty() && diff.len() <= max_diff && shared > 0 {
+                families.entry(diff).or_default().push(i);
+            }
+        }
+        let mut best: Option<(usize, usize, Vec<usize>, Vec<usize>)> = None;
+        for (diff, members) in families {
+            let varied = diff.iter().all(|&p| {
+                let mut words: Vec<&str> = members
+                    .iter()
+                    .filter_map(|&i| match &self.templates[i].tokens[p] {
+                        Token::Const(s) => Some(&**s),
+                        Token::Wild => None,
+                    })
+                    .collect();
+                words.push(consts[p]);
+                words.sort_unstable();
+                words.dedup();
+                words.len() >= self.config.min_variants
+            });
+            if !varied {
+                continue;
+            }
+            let better = best.as_ref().is_none_or(|(d, m, _, _)| {
+                diff.len() < *d || diff.len() == *d && members.len() > *m
+            });
+            if better {
+                best = Some((diff.len(), members.len(), diff, members));
+            }
+        }
+        let (_, _, diff, members) = best?;
+        let mut ids: Vec<TemplateId> = members.iter().map(|&i| self.templates[i].id).collect();
+        ids.sort_unstable();
+        Some((ids, diff))
+    }
+
+    /// Merges `family` (oldest first) into its oldest member, with `wild` positions made `<*>`,
+    /// adds the line to it, and absorbs every other template the result now covers.
+    fn fold(
+        &mut self,
+        family: Vec<TemplateId>,
+        wild: &[usize],
+        consts: &[&str],
+        gaps: &[bool],
+        seq: u64,
+    ) -> TemplateId {
+        let keep = family[0];
+        let Some(&i) = self.index.get(&keep) else {
+            return self.create(consts, gaps.to_vec(), seq);
         };
-        (sim >= self.config.similarity && (equal > 0 || n == 0 || wild == n)).then_some(i)
+        let history = self.config.history;
+        let t = &mut self.templates[i];
+        let before = t.text();
+        for &p in wild {
+            if let Some(tok) = t.tokens.get_mut(p) {
+                *tok = Token::Wild;
+            }
+        }
+        for (have, line) in t.gaps.iter_mut().zip(gaps) {
+            *have |= *line;
+        }
+        t.count += 1;
+        t.last_seen = seq;
+        push_history(t, before, history);
+        for &gone in &family[1..] {
+            self.merge(keep, gone);
+        }
+        // Templates the widened one now covers are the same event.
+        let tokens = self.templates[self.index[&keep]].tokens.clone();
+        let covered: Vec<TemplateId> = self
+            .by_len
+            .get(&tokens.len())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&other| {
+                other != keep
+                    && self.index.get(&other).is_some_and(|&j| {
+                        let o = &self.templates[j].tokens;
+                        tokens
+                            .iter()
+                            .zip(o)
+                            .all(|(a, b)| *a == Token::Wild || a == b)
+                    })
+            })
+            .collect();
+        let mut keep = keep;
+        for other in covered {
+            if other < keep {
+                // The older id survives: move the widened tokens onto it.
+                let j = self.index[&other];
+                self.templates[j].tokens = tokens.clone();
+                self.merge(other, keep);
+                keep = other;
+            } else {
+                self.merge(keep, other);
+            }
+        }
+        keep
     }
 
     fn create(&mut self, consts: &[&str], gaps: Vec<bool>, seq: u64) -> TemplateId {
@@ -287,7 +409,7 @@ impl Miner {
             history: Vec::new(),
             merged: Vec::new(),
         };
-        self.buckets.entry(template_key(&t)).or_default().push(id);
+        self.file(&t);
         self.index.insert(id, self.templates.len());
         self.templates.push(t);
         if self.templates.len() > self.config.max_templates {
@@ -296,48 +418,25 @@ impl Miner {
         id
     }
 
-    /// Re-files a template whose text changed and merges it with an identical one.
-    fn after_change(&mut self, id: TemplateId) -> TemplateId {
-        self.unfile(id);
-        let i = self.index[&id];
-        let key = template_key(&self.templates[i]);
-        let twin = self
-            .buckets
-            .get(&key)
-            .into_iter()
-            .flatten()
-            .copied()
-            .find(|other| {
-                self.index
-                    .get(other)
-                    .is_some_and(|&j| self.templates[j].tokens == self.templates[i].tokens)
-            });
-        match twin {
-            Some(other) => {
-                let (keep, gone) = if other < id { (other, id) } else { (id, other) };
-                if keep == id {
-                    self.unfile(other);
-                    self.buckets.entry(key).or_default().push(id);
-                }
-                self.merge(keep, gone);
-                keep
-            }
-            None => {
-                self.buckets.entry(key).or_default().push(id);
-                id
-            }
+    /// Caches the line shape's template so the next identical shape is found in one lookup.
+    fn remember(&mut self, consts: &[&str], id: TemplateId) {
+        if self.cache.len() >= self.config.max_templates.saturating_mul(8).max(1024) {
+            self.cache.clear();
         }
+        self.cache.insert(shape_hash(consts), id);
     }
 
-    /// Folds template `gone` (already out of the buckets) into `keep`.
+    /// Folds template `gone` into `keep`; `gone`'s id becomes an alias of `keep`.
     fn merge(&mut self, keep: TemplateId, gone: TemplateId) {
+        if keep == gone || !self.index.contains_key(&keep) {
+            return;
+        }
         let Some(old) = self.remove(gone) else { return };
         self.stats.merged += 1;
         let cap = self.config.history;
-        for (&from, to) in self.aliases.iter_mut() {
+        for to in self.aliases.values_mut() {
             if *to == gone {
                 *to = keep;
-                let _ = from;
             }
         }
         self.aliases.insert(gone, keep);
@@ -348,6 +447,11 @@ impl Miner {
         t.last_seen = t.last_seen.max(old.last_seen);
         for (g, o) in t.gaps.iter_mut().zip(&old.gaps) {
             *g |= *o;
+        }
+        for (a, b) in t.tokens.iter_mut().zip(&old.tokens) {
+            if a != b {
+                *a = Token::Wild;
+            }
         }
         t.merged.push(gone);
         t.merged.extend(old.merged);
@@ -379,22 +483,21 @@ impl Miner {
             return;
         }
         order.select_nth_unstable(excess - 1);
-        for &(_, _, id) in &order[..excess] {
-            self.unfile(id);
+        let gone: std::collections::HashSet<TemplateId> =
+            order[..excess].iter().map(|o| o.2).collect();
+        for &id in &gone {
             self.remove(id);
-            self.aliases.retain(|_, to| *to != id);
             self.stats.evicted += 1;
         }
+        self.aliases.retain(|_, to| !gone.contains(to));
+        for list in self.by_len.values_mut() {
+            list.retain(|id| !gone.contains(id));
+        }
+        self.by_len.retain(|_, l| !l.is_empty());
     }
 
-    fn unfile(&mut self, id: TemplateId) {
-        for list in self.buckets.values_mut() {
-            if let Some(p) = list.iter().position(|x| *x == id) {
-                list.swap_remove(p);
-                break;
-            }
-        }
-        self.buckets.retain(|_, l| !l.is_empty());
+    fn file(&mut self, t: &Template) {
+        self.by_len.entry(t.tokens.len()).or_default().push(t.id);
     }
 
     fn remove(&mut self, id: TemplateId) -> Option<Template> {
@@ -402,6 +505,9 @@ impl Miner {
         let t = self.templates.swap_remove(i);
         if let Some(moved) = self.templates.get(i) {
             self.index.insert(moved.id, i);
+        }
+        if let Some(list) = self.by_len.get_mut(&t.tokens.len()) {
+            list.retain(|x| *x != id);
         }
         Some(t)
     }
@@ -447,7 +553,7 @@ impl Miner {
             for &g in &t.merged {
                 m.aliases.insert(g, t.id);
             }
-            m.buckets.entry(template_key(&t)).or_default().push(t.id);
+            m.file(&t);
             m.index.insert(t.id, m.templates.len());
             m.templates.push(t);
         }
@@ -472,33 +578,35 @@ fn shape<'p>(pieces: &'p [Piece<'_>]) -> (Vec<&'p str>, Vec<bool>) {
     (consts, gaps)
 }
 
-/// Widens `t` to cover a line; returns whether its text changed (recording the old text).
-fn generalise(t: &mut Template, consts: &[&str], gaps: &[bool], history: usize) -> bool {
-    let differs = t
-        .tokens
-        .iter()
-        .zip(consts)
-        .any(|(tok, c)| matches!(tok, Token::Const(s) if **s != **c))
-        || t.gaps.iter().zip(gaps).any(|(have, line)| *line && !*have);
-    if !differs {
+/// Adds the line's variable runs to `t`; returns whether its text changed.
+fn widen_gaps(t: &mut Template, gaps: &[bool], history: usize) -> bool {
+    if !t.gaps.iter().zip(gaps).any(|(have, line)| *line && !*have) {
         return false;
     }
     let before = t.text();
-    for (tok, c) in t.tokens.iter_mut().zip(consts) {
-        if matches!(tok, Token::Const(s) if **s != **c) {
-            *tok = Token::Wild;
-        }
-    }
     for (have, line) in t.gaps.iter_mut().zip(gaps) {
         *have |= *line;
     }
-    if history > 0 {
+    push_history(t, before, history);
+    true
+}
+
+fn push_history(t: &mut Template, before: String, history: usize) {
+    if history > 0 && t.text() != before {
         if t.history.len() >= history {
             t.history.remove(0);
         }
         t.history.push(before);
     }
-    true
+}
+
+/// Whether a template's tokens accept a line's constant words.
+fn covers(tokens: &[Token], consts: &[&str]) -> bool {
+    tokens.len() == consts.len()
+        && tokens.iter().zip(consts).all(|(t, c)| match t {
+            Token::Wild => true,
+            Token::Const(s) => **s == **c,
+        })
 }
 
 /// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
@@ -514,15 +622,17 @@ fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a s
     };
     for p in pieces {
         if p.gap {
-            run = Some(run.map_or(p.var, |(s, _)| (s, p.var.1)));
+            let (vs, ve) = p.vars.first().copied().unwrap_or(p.span);
+            run = Some(run.map_or((vs, ve), |(s, _)| (s, ve)));
             continue;
         }
         flush(&mut out, &mut run, ci);
         match t.tokens.get(ci) {
             Some(Token::Wild) => out.push(&content[p.span.0..p.span.1]),
             Some(Token::Const(c)) => {
-                for _ in 0..c.matches(WILDCARD).count() {
-                    out.push(&content[p.var.0..p.var.1]);
+                let n = c.matches(WILDCARD).count();
+                for k in 0..n {
+                    out.push(p.vars.get(k).map_or("", |&(s, e)| &content[s..e]));
                 }
             }
             None => {}
@@ -533,18 +643,14 @@ fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a s
     out
 }
 
-fn bucket_key(n: usize, first: Option<&str>) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ n as u64;
-    for &b in first.unwrap_or("").as_bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+/// FNV-1a over the constant words (with separators), the key of the shape cache.
+fn shape_hash(consts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ consts.len() as u64;
+    for c in consts {
+        for &b in c.as_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
     }
     h
-}
-
-fn template_key(t: &Template) -> u64 {
-    match t.tokens.first() {
-        None => bucket_key(0, None),
-        Some(Token::Wild) => bucket_key(t.tokens.len(), Some(WILDCARD)),
-        Some(Token::Const(c)) => bucket_key(t.tokens.len(), Some(c)),
-    }
 }
