@@ -306,3 +306,40 @@ impl SqlStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn canonical_form_sorts_keys_at_every_level() {
+        let a = json!({"b": 1, "a": {"d": [{"z": 1, "y": 2}], "c": null}});
+        assert_eq!(
+            canonical(&a).to_string(),
+            r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn hash_covers_every_field_and_the_link() {
+        let base = entry_hash(GENESIS_HASH, 1, 10, "a", "b", "c", "{}");
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, entry_hash(GENESIS_HASH, 1, 10, "a", "b", "c", "{}"));
+        let variants = [
+            entry_hash(&base, 1, 10, "a", "b", "c", "{}"),
+            entry_hash(GENESIS_HASH, 2, 10, "a", "b", "c", "{}"),
+            entry_hash(GENESIS_HASH, 1, 11, "a", "b", "c", "{}"),
+            entry_hash(GENESIS_HASH, 1, 10, "x", "b", "c", "{}"),
+            entry_hash(GENESIS_HASH, 1, 10, "a", "x", "c", "{}"),
+            entry_hash(GENESIS_HASH, 1, 10, "a", "b", "x", "{}"),
+            entry_hash(GENESIS_HASH, 1, 10, "a", "b", "c", "[]"),
+            // Quoting keeps field boundaries: moving a character across fields changes the hash.
+            entry_hash(GENESIS_HASH, 1, 10, "a\",\"b", "", "c", "{}"),
+        ];
+        for v in variants {
+            assert_ne!(v, base);
+        }
+    }
+}

@@ -20,6 +20,7 @@ mod audit;
 mod error;
 mod events;
 mod incidents;
+mod membership;
 mod sql;
 mod store;
 

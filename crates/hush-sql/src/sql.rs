@@ -122,3 +122,67 @@ pub(crate) fn require_non_empty(field: &'static str, value: &str) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_numbers_placeholders_in_order() {
+        let mut s = Select::new("SELECT x FROM t");
+        s.and("a", "=", Bind::Text("v".to_owned()))
+            .and("b", ">=", Bind::Int(3));
+        let (sql, binds) = s.finish("b DESC", Some(5));
+        assert_eq!(
+            sql,
+            "SELECT x FROM t WHERE a = $1 AND b >= $2 ORDER BY b DESC LIMIT $3"
+        );
+        assert!(matches!(
+            binds.as_slice(),
+            [Bind::Text(_), Bind::Int(3), Bind::Int(5)]
+        ));
+    }
+
+    #[test]
+    fn select_without_conditions_has_no_where() {
+        let (sql, binds) = Select::new("SELECT x FROM t").finish("x", None);
+        assert_eq!(sql, "SELECT x FROM t ORDER BY x LIMIT $1");
+        assert!(matches!(binds.as_slice(), [Bind::Int(n)] if *n == i64::from(DEFAULT_LIMIT)));
+    }
+
+    /// The two dialects' migrations must describe the same tables and columns.
+    #[test]
+    fn dialect_migrations_agree_on_tables_and_columns() {
+        fn shape(sql: &str) -> Vec<(String, Vec<String>)> {
+            let mut tables = Vec::new();
+            let mut lines = sql.lines();
+            while let Some(line) = lines.next() {
+                let Some(rest) = line.strip_prefix("CREATE TABLE ") else {
+                    continue;
+                };
+                let name = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut columns = Vec::new();
+                for body in lines.by_ref() {
+                    let body = body.trim();
+                    if body.starts_with(')') {
+                        break;
+                    }
+                    let first = body.split_whitespace().next().unwrap_or_default();
+                    if first != "PRIMARY" && !first.is_empty() {
+                        columns.push(first.to_owned());
+                    }
+                }
+                tables.push((name, columns));
+            }
+            tables
+        }
+        let sqlite = shape(include_str!("../migrations/sqlite/0001_initial.sql"));
+        let postgres = shape(include_str!("../migrations/postgres/0001_initial.sql"));
+        assert_eq!(sqlite.len(), 5);
+        assert_eq!(sqlite, postgres);
+    }
+}

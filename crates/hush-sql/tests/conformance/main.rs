@@ -63,6 +63,18 @@ async fn schema(store: &SqlStore, ctx: &Ctx) {
     let version = store.schema_version().await.unwrap();
     assert!(version >= 1, "migrations ran: version {version}");
     assert_eq!(version, store.expected_schema_version());
+    if ctx.backend == Backend::Sqlite {
+        // WAL is a property of the file, so an outside connection sees it too.
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&ctx.url).unwrap();
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
     // Opening again finds the schema current and changes nothing.
     let again = SqlStore::open(&ctx.url).await.unwrap();
     assert_eq!(again.schema_version().await.unwrap(), version);

@@ -1,0 +1,86 @@
+//! `incident_alerts`: which alerts each incident groups. An alert may sit in several incidents
+//! while correlation merges and splits them; removing either side removes the membership.
+
+use uuid::Uuid;
+
+use crate::alerts::{ALERT_COLUMNS, Alert, AlertRow};
+use crate::error::{OpContext, SqlError};
+use crate::sql::parse_id;
+use crate::store::{SqlStore, with_pool};
+
+impl SqlStore {
+    /// Makes alert `alert` a member of incident `incident` at `at`; `false` if it already was.
+    pub async fn attach_alert(
+        &self,
+        incident: Uuid,
+        alert: Uuid,
+        at: i64,
+    ) -> Result<bool, SqlError> {
+        const SQL: &str = "INSERT INTO incident_alerts (incident_id, alert_id, attached_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (incident_id, alert_id) DO NOTHING";
+        let (incident_text, alert_text) = (incident.to_string(), alert.to_string());
+        let result = with_pool!(self, pool => sqlx::query(SQL)
+            .bind(&incident_text).bind(&alert_text).bind(at)
+            .execute(pool).await.map(|r| r.rows_affected()));
+        match result {
+            Ok(n) => Ok(n == 1),
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                // Name the missing side rather than the constraint.
+                if self.get_incident(incident).await?.is_none() {
+                    Err(SqlError::NotFound {
+                        entity: "incident",
+                        id: incident_text,
+                    })
+                } else {
+                    Err(SqlError::NotFound {
+                        entity: "alert",
+                        id: alert_text,
+                    })
+                }
+            }
+            Err(source) => Err(SqlError::Query {
+                op: "attach alert",
+                source,
+            }),
+        }
+    }
+
+    /// Removes alert `alert` from incident `incident`; `false` if it was not a member.
+    pub async fn detach_alert(&self, incident: Uuid, alert: Uuid) -> Result<bool, SqlError> {
+        const SQL: &str = "DELETE FROM incident_alerts WHERE incident_id = $1 AND alert_id = $2";
+        let (incident, alert) = (incident.to_string(), alert.to_string());
+        let n = with_pool!(self, pool => sqlx::query(SQL)
+            .bind(&incident).bind(&alert).execute(pool).await.map(|r| r.rows_affected()))
+        .op("detach alert")?;
+        Ok(n == 1)
+    }
+
+    /// The alerts of incident `incident`, in the order they joined.
+    pub async fn incident_alerts(&self, incident: Uuid) -> Result<Vec<Alert>, SqlError> {
+        let sql = format!(
+            "SELECT {} FROM alerts a JOIN incident_alerts m ON m.alert_id = a.id \
+             WHERE m.incident_id = $1 ORDER BY m.attached_at, a.id",
+            ALERT_COLUMNS
+                .split(", ")
+                .map(|c| format!("a.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let incident = incident.to_string();
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&incident).fetch_all(pool).await)
+        .op("list incident alerts")?;
+        rows.into_iter().map(AlertRow::into_alert).collect()
+    }
+
+    /// The incidents alert `alert` belongs to, oldest membership first.
+    pub async fn alert_incidents(&self, alert: Uuid) -> Result<Vec<Uuid>, SqlError> {
+        const SQL: &str = "SELECT incident_id FROM incident_alerts WHERE alert_id = $1 \
+             ORDER BY attached_at, incident_id";
+        let alert = alert.to_string();
+        let ids = with_pool!(self, pool => sqlx::query_scalar::<_, String>(SQL)
+            .bind(&alert).fetch_all(pool).await)
+        .op("list alert incidents")?;
+        ids.iter().map(|id| parse_id("incident", id)).collect()
+    }
+}
