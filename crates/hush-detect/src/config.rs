@@ -39,7 +39,8 @@ pub struct Config {
     pub history_half_life: f64,
     /// Power of the tail beyond the largest deviation seen (larger: records matter more).
     pub tail_exponent: f64,
-    /// Tail probability 10^-`score_decades` maps to score 1.
+    /// Tail probability 10^-`score_decades` maps to score 0.75 (each further `score_decades`
+    /// decades quarter the distance to 1).
     pub score_decades: f64,
     /// After an alert, further alerts are held back for this many points (one event, one alert).
     pub refractory: usize,
@@ -66,7 +67,7 @@ impl Default for Config {
             level_window: 6,
             history_half_life: 5000.0,
             tail_exponent: 2.0,
-            score_decades: 3.0,
+            score_decades: 2.25,
             refractory: 100,
             flatline_min: 12,
             peak_fade: 0.003,

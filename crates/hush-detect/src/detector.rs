@@ -27,8 +27,9 @@ pub struct Band {
 /// What the detector says about one point.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
-    /// Calibrated anomaly score in `[0, 1]`: `-log10(p) / score_decades`, where `p` is the
-    /// tail probability of the point under this series' own history.
+    /// Calibrated anomaly score in `[0, 1)`: `1 - 4^(-log10(1/p) / score_decades)`, where `p` is
+    /// the tail probability of the point under this series' own history (0.75 at
+    /// `p = 10^-score_decades`).
     pub score: f64,
     /// Whether the point is reported as an anomaly (score over the threshold, outside the
     /// refractory period of a previous alert).
@@ -181,7 +182,7 @@ impl Detector {
     /// Adapts the decision threshold to an operator's verdict on a point that scored `score`.
     /// A false positive raises the threshold just above that score (the same pattern stops
     /// alerting); a miss lowers it just below (the same pattern starts alerting). The threshold
-    /// stays within `[0.05, 0.999]`.
+    /// stays within `[0.05, 0.999999]`.
     pub fn feedback(&mut self, verdict: Verdict, score: f64) {
         let score = if score.is_finite() {
             score.clamp(0.0, 1.0)
@@ -193,7 +194,7 @@ impl Detector {
             Verdict::Missed => self.threshold.min(score - 0.01),
             Verdict::TruePositive => self.threshold.min(self.cfg.alert_score().max(score)),
         }
-        .clamp(0.05, 0.999);
+        .clamp(0.05, 0.999_999);
     }
 
     fn season_target(&self) -> usize {
@@ -340,7 +341,14 @@ impl Detector {
     }
 
     fn sigma(&self) -> f64 {
-        let floor = 1e-9 * self.level.abs().max(1.0);
+        // Below a millionth of the series' magnitude, a deviation is rounding, not behaviour
+        // (the seasonal profile is stored in f32).
+        let magnitude = self
+            .level
+            .abs()
+            .max(self.season_hi - self.season_lo)
+            .max(1e-9);
+        let floor = 1e-6 * magnitude;
         (self.mad * MAD_TO_SIGMA).max(floor)
     }
 
@@ -380,7 +388,9 @@ impl Detector {
             .fold((0, 1.0), |a, b| if b.1 < a.1 { b } else { a });
         let p_all = (pmin * FEATURES as f64).min(1.0);
         let novelty = -p_all.log10();
-        let mut score = (novelty / self.cfg.score_decades).clamp(0.0, 1.0);
+        // Saturates smoothly, so even very rare points keep their order (and a false-positive
+        // verdict on one can still move the threshold above it).
+        let mut score = (1.0 - 4f64.powf(-novelty / self.cfg.score_decades)).clamp(0.0, 1.0);
         // The last alert's novelty, fading: a new alert must be more surprising than what was
         // just reported, so one event raises one alert and a bigger one still gets through.
         let peak = self.peak;
@@ -434,7 +444,9 @@ impl Detector {
             self.since_alert = 0;
             self.peak = novelty;
         }
-        let p_thr = 10f64.powf(-self.threshold * self.cfg.score_decades) / FEATURES as f64;
+        // Invert the score map: the tail probability at which a point reaches the threshold.
+        let novelty_thr = -(1.0 - self.threshold).max(1e-12).log(4.0) * self.cfg.score_decades;
+        let p_thr = 10f64.powf(-novelty_thr) / FEATURES as f64;
         let half = self.cal.first().map_or(f64::INFINITY, |c| {
             c.quantile_for_tail(p_thr, self.cfg.tail_exponent)
         }) * sigma;

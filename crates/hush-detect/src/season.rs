@@ -21,16 +21,12 @@ pub fn detect_period(values: &[f64], min_acf: f64) -> Option<usize> {
     if !(var > 0.0) || !var.is_finite() {
         return None;
     }
+    // Pearson correlation of the overlapping parts: unbiased at long lags, where a plain
+    // autocovariance over the whole variance would shrink and an overlap rescaling would
+    // inflate peaks.
+    let _ = var;
     let acf: Vec<f64> = (0..=max_lag + 1)
-        .map(|lag| {
-            let s: f64 = dev[..n - lag]
-                .iter()
-                .zip(&dev[lag..])
-                .map(|(a, b)| a * b)
-                .sum();
-            // Normalise by the overlap so long lags are not penalised.
-            s / var * n as f64 / (n - lag) as f64
-        })
+        .map(|lag| pearson(&dev[..n - lag], &dev[lag..]))
         .collect();
     let mut best: Option<(usize, f64)> = None;
     let mut trough = f64::INFINITY;
@@ -46,6 +42,27 @@ pub fn detect_period(values: &[f64], min_acf: f64) -> Option<usize> {
         }
     }
     best.map(|(lag, _)| lag)
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let ma = a.iter().sum::<f64>() / n as f64;
+    let mb = b.iter().sum::<f64>() / n as f64;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        let (dx, dy) = (x - ma, y - mb);
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+    }
+    if saa > 0.0 && sbb > 0.0 {
+        sab / (saa * sbb).sqrt()
+    } else {
+        0.0
+    }
 }
 
 /// Mean deviation from the overall mean per phase of `period`, for the first `values.len()`
