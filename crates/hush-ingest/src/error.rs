@@ -16,6 +16,8 @@ pub enum Reason {
     BadProtobuf,
     /// The OTLP/JSON document does not decode.
     BadJson,
+    /// The OTLP message decodes but contradicts itself (e.g. bucket counts against bounds).
+    BadOtlp,
     /// The exposition text (Prometheus text format or OpenMetrics) is malformed.
     BadExposition,
     /// A CSV import row is malformed.
@@ -48,11 +50,12 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for pre-registering counters.
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 19] = [
         Reason::BodyTooLarge,
         Reason::BadSnappy,
         Reason::BadProtobuf,
         Reason::BadJson,
+        Reason::BadOtlp,
         Reason::BadExposition,
         Reason::BadCsv,
         Reason::Unsupported,
@@ -76,6 +79,7 @@ impl Reason {
             Reason::BadSnappy => "bad_snappy",
             Reason::BadProtobuf => "bad_protobuf",
             Reason::BadJson => "bad_json",
+            Reason::BadOtlp => "bad_otlp",
             Reason::BadExposition => "bad_exposition",
             Reason::BadCsv => "bad_csv",
             Reason::Unsupported => "unsupported",
@@ -134,6 +138,8 @@ pub enum IngestError {
         column: usize,
         message: String,
     },
+    #[error("metric `{metric}`: {message}")]
+    BadOtlp { metric: String, message: String },
     #[error("line {line}, column {column}: {message}")]
     BadExposition {
         line: usize,
@@ -197,6 +203,7 @@ impl IngestError {
             IngestError::BadSnappy(_) => Reason::BadSnappy,
             IngestError::BadProtobuf(_) => Reason::BadProtobuf,
             IngestError::BadJson { .. } => Reason::BadJson,
+            IngestError::BadOtlp { .. } => Reason::BadOtlp,
             IngestError::BadExposition { .. } => Reason::BadExposition,
             IngestError::BadCsv { .. } => Reason::BadCsv,
             IngestError::Unsupported { .. } => Reason::Unsupported,

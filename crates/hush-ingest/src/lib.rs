@@ -16,6 +16,7 @@ mod limits;
 mod series;
 
 pub mod exposition;
+pub mod otlp;
 pub mod remote_write;
 
 pub use error::{IngestError, Reason};
