@@ -15,6 +15,7 @@ mod error;
 mod limits;
 mod series;
 
+pub mod csv;
 pub mod exposition;
 pub mod otlp;
 pub mod remote_write;
