@@ -27,17 +27,57 @@ pub(crate) struct Piece<'a> {
     pub gap: bool,
     /// Byte range of the whole token within the content.
     pub span: (usize, usize),
-    /// Byte ranges of the masked parts within the content, one per `<*>` of `text` (for a
-    /// gap: one range covering the variable).
-    pub vars: Vec<(usize, usize)>,
+    /// Byte range of the masked part within the content: the `<*>` of `text`, or for a gap
+    /// the variable itself.
+    pub var: Option<(usize, usize)>,
 }
 
-const LEAD: &[u8] = b"([{<\"'";
-const TRAIL: &[u8] = b")]}>\"',;:.!?";
-/// Characters that may appear in a number, hex string, address, UUID, date or time.
-const NUMERIC_PUNCT: &[u8] = b".:/-_+,";
-/// Characters that separate the segments of a mixed token.
-const SEGMENT_DELIMS: &[u8] = b",:;=()[]{}<>\"'|@#*.";
+/// Byte classes, looked up in one table instead of scanning lists on every byte.
+const LEAD: u8 = 1;
+const TRAIL: u8 = 2;
+const NUMERIC: u8 = 4;
+const DELIM: u8 = 8;
+const DIGIT: u8 = 16;
+/// `/`, `@`, `:`: a token without them is no path, URL, e-mail or host:port.
+const SPECIAL: u8 = 32;
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_hexdigit() {
+            t[i] |= NUMERIC;
+        }
+        if b.is_ascii_digit() {
+            t[i] |= DIGIT;
+        }
+        i += 1;
+    }
+    t = mark(t, b"([{<\"'", LEAD);
+    t = mark(t, b")]}>\"',;:.!?", TRAIL);
+    // Characters that may appear in a number, hex string, address, UUID, date or time.
+    t = mark(t, b".:/-_+,", NUMERIC);
+    // Characters that separate the segments of a mixed token.
+    t = mark(t, b",:;=()[]{}<>\"'|@#*.", DELIM);
+    t = mark(t, b"/@:", SPECIAL);
+    t
+}
+
+const fn mark(mut t: [u8; 256], bytes: &[u8], class: u8) -> [u8; 256] {
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] |= class;
+        i += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 256] = classes();
+
+fn is(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
+}
 const UNITS: &[&str] = &[
     "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "byte", "bytes", "ms", "us", "ns", "sec",
     "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hr", "hrs", "hour", "hours",
@@ -65,7 +105,7 @@ pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece<'_>> {
                 text: Cow::Borrowed(""),
                 gap: true,
                 span: (i, end),
-                vars: vec![(i, end)],
+                var: Some((i, end)),
             });
             break;
         }
@@ -85,11 +125,11 @@ pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece<'_>> {
 /// variable (so a unit word after it joins it).
 fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Piece<'_>, bool) {
     let tok = &content.as_bytes()[start..end];
-    let lead = tok.iter().take_while(|b| LEAD.contains(b)).count();
+    let lead = tok.iter().take_while(|&&b| is(b, LEAD)).count();
     let trail = tok[lead..]
         .iter()
         .rev()
-        .take_while(|b| TRAIL.contains(b))
+        .take_while(|&&b| is(b, TRAIL))
         .count();
     let (cs, ce) = (start + lead, end - trail);
     let core = &content.as_bytes()[cs..ce];
@@ -98,23 +138,28 @@ fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Pie
             text: Cow::Borrowed(""),
             gap: true,
             span: (start, end),
-            vars: vec![(cs, ce)],
+            var: Some((cs, ce)),
         };
         (piece, numeric)
     };
     if core.is_empty() {
         return (constant(content, start, end), false);
     }
-    let digit = core.iter().any(u8::is_ascii_digit);
-    if digit
-        && core
-            .iter()
-            .all(|b| b.is_ascii_hexdigit() || NUMERIC_PUNCT.contains(b))
-    {
+    // One pass for the classes present in the token, and whether all are numeric.
+    let (mut any, mut all) = (0u8, NUMERIC);
+    for &b in core {
+        let c = CLASS[b as usize];
+        any |= c;
+        all &= c;
+    }
+    let digit = any & DIGIT != 0;
+    if digit && all & NUMERIC != 0 {
         // Numbers, hex, IPs (v4, v6, with port), UUIDs, MACs, dates and times.
         return gap(true);
     }
-    if contains(core, b"://") || is_path(core) || is_email(core) || is_host_port(core) {
+    let special = any & SPECIAL != 0;
+    if special && (contains(core, b"://") || is_path(core) || is_email(core) || is_host_port(core))
+    {
         return gap(digit);
     }
     if !digit {
@@ -134,12 +179,12 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
     let mut first_var = None;
     let mut i = start;
     while i < end {
-        if SEGMENT_DELIMS.contains(&bytes[i]) {
+        if is(bytes[i], DELIM) {
             i += 1;
             continue;
         }
         let s = i;
-        while i < end && !SEGMENT_DELIMS.contains(&bytes[i]) {
+        while i < end && !is(bytes[i], DELIM) {
             i += 1;
         }
         if is_variable_segment(&bytes[s..i]) {
@@ -153,7 +198,7 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
     let trail = bytes[start..end]
         .iter()
         .rev()
-        .take_while(|b| TRAIL.contains(b))
+        .take_while(|&&b| is(b, TRAIL))
         .count();
     let value_end = end - trail;
     // The key: text up to the last `=` or `:` before the first variable, without digits.
@@ -174,20 +219,20 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
                 text: Cow::Owned(text),
                 gap: false,
                 span: (start, end),
-                vars: vec![(ke, value_end.max(ke))],
+                var: Some((ke, value_end.max(ke))),
             };
             return (piece, false);
         }
     }
     let lead = bytes[start..end]
         .iter()
-        .take_while(|b| LEAD.contains(b))
+        .take_while(|&&b| is(b, LEAD))
         .count();
     let piece = Piece {
         text: Cow::Borrowed(""),
         gap: true,
         span: (start, end),
-        vars: vec![(start + lead, value_end.max(start + lead))],
+        var: Some((start + lead, value_end.max(start + lead))),
     };
     (piece, true)
 }
@@ -216,7 +261,7 @@ fn constant(content: &str, start: usize, end: usize) -> Piece<'_> {
         text: Cow::Borrowed(&content[start..end]),
         gap: false,
         span: (start, end),
-        vars: Vec::new(),
+        var: None,
     }
 }
 
@@ -301,7 +346,7 @@ mod tests {
             ]
         );
         let p = &pieces("size=42", 8)[0];
-        assert_eq!(p.vars, vec![(5, 7)]);
+        assert_eq!(p.var, Some((5, 7)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MinerError;
-use crate::mask::{Piece, WILDCARD, pieces};
+use crate::mask::{Piece, pieces};
 use crate::template::{Template, TemplateId, Token};
 
 /// Miner settings. One configuration serves every log source; nothing here is per system.
@@ -622,19 +622,15 @@ fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a s
     };
     for p in pieces {
         if p.gap {
-            let (vs, ve) = p.vars.first().copied().unwrap_or(p.span);
+            let (vs, ve) = p.var.unwrap_or(p.span);
             run = Some(run.map_or((vs, ve), |(s, _)| (s, ve)));
             continue;
         }
         flush(&mut out, &mut run, ci);
         match t.tokens.get(ci) {
             Some(Token::Wild) => out.push(&content[p.span.0..p.span.1]),
-            Some(Token::Const(c)) => {
-                let n = c.matches(WILDCARD).count();
-                for k in 0..n {
-                    out.push(p.vars.get(k).map_or("", |&(s, e)| &content[s..e]));
-                }
-            }
+            // A constant covering this piece has the piece's text, so one `<*>` per masked part.
+            Some(Token::Const(_)) => out.extend(p.var.map(|(s, e)| &content[s..e])),
             None => {}
         }
         ci += 1;
