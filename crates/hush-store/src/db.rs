@@ -89,6 +89,8 @@ struct State {
 
 struct Inner {
     dir: PathBuf,
+    /// Held (locked) for the store's lifetime.
+    _lock: std::fs::File,
     opts: Options,
     state: RwLock<State>,
     wal: Wal,
@@ -113,6 +115,12 @@ impl Store {
         let (wal_dir, blocks_dir) = (dir.join("wal"), dir.join("blocks"));
         for d in [&dir, &wal_dir, &blocks_dir] {
             std::fs::create_dir_all(d).map_err(|e| StoreError::io(d, e))?;
+        }
+        // One process per directory: a second writer would interleave WAL records.
+        let lock_path = dir.join("LOCK");
+        let lock = std::fs::File::create(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Locked { path: dir });
         }
         let mut blocks = Vec::new();
         for id in list_blocks(&blocks_dir)? {
@@ -187,6 +195,7 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 dir,
+                _lock: lock,
                 opts,
                 state: RwLock::new(state),
                 wal,

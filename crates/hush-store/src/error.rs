@@ -12,6 +12,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("write-ahead log failed: {0}")]
     Wal(String),
+    #[error("store `{path}` is in use by another process (a running `hush serve`?)")]
+    Locked { path: PathBuf },
     #[error("store is closed")]
     Closed,
     #[error("too many active series (limit {limit})")]

@@ -213,3 +213,11 @@ fn torn_wal_tail_is_cut_not_fatal() {
     let store = Store::open(dir.path(), Options::default()).unwrap();
     assert_eq!(all(&store)[0].samples, vec![Sample::new(1000, 1.0)]);
 }
+
+#[test]
+fn second_opener_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _a = Store::open(dir.path(), Options::default()).unwrap();
+    let e = Store::open(dir.path(), Options::default()).err().unwrap();
+    assert!(e.to_string().contains("in use by another process"), "{e}");
+}

@@ -1,0 +1,76 @@
+//! The one place errors become HTTP responses, in Prometheus' error envelope.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An API error: a status, Prometheus' `errorType` and a message for the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_data(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "bad_data",
+            message: message.into(),
+        }
+    }
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+    /// Server-side failures: logged in full, answered without internals.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(context, error = %err, "request failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            message: format!("{context} failed"),
+        }
+    }
+}
+
+impl From<hush_ingest::IngestError> for ApiError {
+    fn from(e: hush_ingest::IngestError) -> Self {
+        use hush_ingest::Reason as R;
+        let status = match e.kind() {
+            R::BodyTooLarge | R::TooManySeries | R::TooManySamples => StatusCode::PAYLOAD_TOO_LARGE,
+            R::Unsupported => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self {
+            status,
+            kind: "bad_data",
+            message: format!("{}: {e}", e.reason()),
+        }
+    }
+}
+
+impl From<hush_query::QueryError> for ApiError {
+    fn from(e: hush_query::QueryError) -> Self {
+        match e {
+            hush_query::QueryError::Storage(s) => Self::internal("query", s),
+            e if e.is_bad_input() => Self::bad_data(e.to_string()),
+            hush_query::QueryError::TooManySamples { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "execution", e.to_string())
+            }
+            e => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "execution", e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body =
+            serde_json::json!({ "status": "error", "errorType": self.kind, "error": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,161 @@
+//! Hush's HTTP API: ingestion, the Prometheus-compatible query API, health and self-metrics.
+//!
+//! [`router`] builds the whole app for a running [`Engine`] and can be driven in-process in
+//! tests; [`serve`] runs it on an already bound listener until a shutdown signal.
+//! **Invariant:** errors become HTTP responses only in `error.rs`; 5xx bodies hold no internals.
+
+mod auth;
+mod error;
+mod ingest;
+mod params;
+mod query;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hush_engine::Engine;
+use hush_engine::config::Role;
+use hush_engine::metrics::HandlerLabel;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use error::ApiError;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The whole HTTP app.
+pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState {
+        engine: engine.clone(),
+    };
+    let max_body = engine.config.limits.max_body_bytes;
+    let read = Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route("/api/v1/series", get(query::series).post(query::series))
+        .route("/api/v1/labels", get(query::labels).post(query::labels))
+        .route("/api/v1/label/{name}/values", get(query::label_values))
+        .route("/api/v1/status/buildinfo", get(query::buildinfo))
+        .route("/metrics", get(self_metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require(Role::Read),
+        ));
+    let write = Router::new()
+        .route("/api/v1/write", post(ingest::remote_write))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require(Role::Write),
+        ));
+    let open = Router::new()
+        .route("/-/healthy", get(|| async { "Hush is Healthy.\n" }))
+        .route("/-/ready", get(ready));
+    read.merge(write)
+        .merge(open)
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        // Larger bodies are refused before they are read, with the limit named.
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(max_body, body_limit_message))
+        .with_state(state)
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    if s.engine.is_ready() {
+        (StatusCode::OK, "Hush is Ready.\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Hush is not ready.\n").into_response()
+    }
+}
+
+async fn self_metrics(State(s): State<AppState>) -> Response {
+    let stats = s.engine.store.stats();
+    let body = s.engine.metrics.render(&stats);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Times every request by route pattern and status.
+async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let label = HandlerLabel {
+        handler,
+        code: resp.status().as_u16().to_string(),
+    };
+    s.engine
+        .metrics
+        .request_duration
+        .get_or_create(&label)
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// Replaces axum's plain-text 413 with a message naming the limit.
+async fn body_limit_message(State(max): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return body_too_large(max);
+    }
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && resp
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none_or(|c| c != "application/json")
+    {
+        return body_too_large(max);
+    }
+    resp
+}
+
+fn body_too_large(max: usize) -> Response {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bad_data",
+        format!("body_too_large: request body exceeds `limits.max_body_bytes` ({max} bytes)"),
+    )
+    .into_response()
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,218 @@
+//! The Prometheus HTTP API subset that Grafana's Prometheus data source uses.
+
+use crate::error::ApiError;
+use crate::params::{Params, parse_duration_ms};
+use crate::{AppState, now_ms};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use hush_model::{Labels, Matcher, TimeSeries};
+use hush_query::{Value, format_sample_value, timestamp_seconds};
+use serde_json::{Map, Value as J, json};
+
+/// Adapts the store to the evaluator's read trait.
+struct StoreSource(hush_store::Store);
+
+impl hush_query::Storage for StoreSource {
+    fn select(
+        &self,
+        m: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<TimeSeries>, hush_query::StorageError> {
+        self.0
+            .select(m, start, end)
+            .map_err(|e| hush_query::StorageError(e.to_string()))
+    }
+}
+
+fn ok(data: J) -> Json<J> {
+    Json(json!({ "status": "success", "data": data }))
+}
+
+fn labels_json(l: &Labels) -> J {
+    J::Object(
+        l.iter()
+            .map(|l| (l.name.clone(), J::String(l.value.clone())))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+fn point(t: i64, v: f64) -> J {
+    json!([timestamp_seconds(t), format_sample_value(v)])
+}
+
+fn render(v: Value) -> J {
+    let result = match &v {
+        Value::Scalar(t, x) => point(*t, *x),
+        Value::String(t, s) => json!([timestamp_seconds(*t), s]),
+        Value::Vector(items) => J::Array(
+            items
+                .iter()
+                .map(|(l, s)| json!({ "metric": labels_json(l), "value": point(s.t, s.v) }))
+                .collect(),
+        ),
+        Value::Matrix(series) => J::Array(
+            series
+                .iter()
+                .map(|ts| {
+                    let values: Vec<J> = ts.samples.iter().map(|s| point(s.t, s.v)).collect();
+                    json!({ "metric": labels_json(&ts.labels), "values": values })
+                })
+                .collect(),
+        ),
+    };
+    json!({ "resultType": v.result_type(), "result": result })
+}
+
+fn engine(state: &AppState) -> hush_query::Engine<StoreSource> {
+    hush_query::Engine::new(
+        StoreSource(state.engine.store.clone()),
+        hush_query::EngineOptions::default(),
+    )
+}
+
+/// Runs a query off the async threads: evaluation is CPU-bound and reads block files.
+async fn evaluate<F>(state: AppState, f: F) -> Result<Value, ApiError>
+where
+    F: FnOnce(hush_query::Engine<StoreSource>) -> Result<Value, hush_query::QueryError>
+        + Send
+        + 'static,
+{
+    let e = engine(&state);
+    tokio::task::spawn_blocking(move || f(e))
+        .await
+        .map_err(|e| ApiError::internal("query", e))?
+        .map_err(ApiError::from)
+}
+
+pub async fn instant(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Json<J>, ApiError> {
+    let p = Params::parse(q.as_deref(), &h, &body)?;
+    let query = p.required("query")?.to_string();
+    let t = p.time("time", now_ms())?;
+    let v = evaluate(s, move |e| e.instant(&query, t)).await?;
+    Ok(ok(render(v)))
+}
+
+pub async fn range(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Json<J>, ApiError> {
+    let p = Params::parse(q.as_deref(), &h, &body)?;
+    let query = p.required("query")?.to_string();
+    let start = p.time("start", i64::MIN)?;
+    let end = p.time("end", i64::MIN)?;
+    if start == i64::MIN || end == i64::MIN {
+        return Err(ApiError::bad_data("missing parameter `start` or `end`"));
+    }
+    if end < start {
+        return Err(ApiError::bad_data(
+            "invalid parameter `end`: end timestamp must not be before start time",
+        ));
+    }
+    let step = p.required("step").and_then(|s| {
+        parse_duration_ms(s).ok_or_else(|| {
+            ApiError::bad_data(format!("invalid parameter `step`: cannot parse `{s}`"))
+        })
+    })?;
+    if (end - start) / step > 11_000 {
+        return Err(ApiError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    let v = evaluate(s, move |e| e.range(&query, start, end, step)).await?;
+    Ok(ok(render(v)))
+}
+
+fn span(p: &Params) -> Result<(i64, i64), ApiError> {
+    Ok((p.time("start", i64::MIN)?, p.time("end", i64::MAX)?))
+}
+
+pub async fn series(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Json<J>, ApiError> {
+    let p = Params::parse(q.as_deref(), &h, &body)?;
+    let sels = p.selectors()?;
+    if sels.is_empty() {
+        return Err(ApiError::bad_data("no match[] parameter provided"));
+    }
+    let (start, end) = span(&p)?;
+    let mut all: Vec<Labels> = Vec::new();
+    for m in sels {
+        all.extend(
+            s.engine
+                .store
+                .series(&m, start, end)
+                .map_err(|e| ApiError::internal("series", e))?,
+        );
+    }
+    all.sort();
+    all.dedup();
+    Ok(ok(J::Array(all.iter().map(labels_json).collect())))
+}
+
+pub async fn labels(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Json<J>, ApiError> {
+    let p = Params::parse(q.as_deref(), &h, &body)?;
+    let sels = p.selectors()?;
+    let mut names: Vec<String> = if sels.is_empty() {
+        s.engine.store.label_names(&[])
+    } else {
+        sels.iter()
+            .flat_map(|m| s.engine.store.label_names(m))
+            .collect()
+    };
+    names.sort();
+    names.dedup();
+    Ok(ok(json!(names)))
+}
+
+pub async fn label_values(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+    h: HeaderMap,
+) -> Result<Json<J>, ApiError> {
+    let p = Params::parse(q.as_deref(), &h, &[])?;
+    if !hush_model::is_valid_label_name(&name) {
+        return Err(ApiError::bad_data(format!("invalid label name: `{name}`")));
+    }
+    let sels = p.selectors()?;
+    let mut values: Vec<String> = if sels.is_empty() {
+        s.engine.store.label_values(&name, &[])
+    } else {
+        sels.iter()
+            .flat_map(|m| s.engine.store.label_values(&name, m))
+            .collect()
+    };
+    values.sort();
+    values.dedup();
+    Ok(ok(json!(values)))
+}
+
+pub async fn buildinfo() -> Json<J> {
+    ok(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "revision": "",
+        "branch": "",
+        "buildUser": "",
+        "buildDate": "",
+        "goVersion": "",
+        "application": "hush",
+    }))
+}

@@ -1,0 +1,89 @@
+//! The `hush` binary: a thin layer of argument parsing over the library crates.
+
+mod import;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hush",
+    version,
+    about = "Hush: turn telemetry floods into a few explained incidents"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server on the embedded store.
+    Serve(serve::ServeArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Load a CSV (`timestamp,value`) or Prometheus exposition file into the store.
+    Import(import::ImportArgs),
+    /// Backtest the anomaly detector over NAB-style CSV files.
+    Detect(hush_eval::detect::DetectArgs),
+    /// Log tools.
+    #[command(subcommand)]
+    Logs(LogsCmd),
+    /// Score Hush on public benchmarks.
+    #[command(subcommand)]
+    Eval(EvalCmd),
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check a configuration file; errors name the line and column.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LogsCmd {
+    /// Mine templates from a log file into `LineId,EventId,EventTemplate,ParameterList`.
+    Parse(hush_eval::logs::ParseArgs),
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// NAB anomaly benchmark.
+    Nab(hush_eval::nab::NabArgs),
+    /// Loghub-2k log parsing benchmark.
+    Loghub(hush_eval::loghub::LoghubArgs),
+    /// M4 hourly and weekly forecasting benchmark.
+    M4(hush_eval::m4::M4Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::Config(ConfigCmd::Check { file }) => {
+            match hush_engine::config::Config::load(&file) {
+                Ok(_) => {
+                    println!("{}: ok", file.display());
+                    Ok(())
+                }
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            }
+        }
+        Command::Import(a) => import::run(a),
+        Command::Detect(a) => hush_eval::detect::run(a),
+        Command::Logs(LogsCmd::Parse(a)) => hush_eval::logs::run(a),
+        Command::Eval(EvalCmd::Nab(a)) => hush_eval::nab::run(a),
+        Command::Eval(EvalCmd::Loghub(a)) => hush_eval::loghub::run(a),
+        Command::Eval(EvalCmd::M4(a)) => hush_eval::m4::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

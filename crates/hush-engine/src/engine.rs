@@ -1,0 +1,150 @@
+//! [`Engine`]: the running pieces and the one place that spawns tasks.
+
+use crate::config::Config;
+use crate::metrics::{ReasonLabel, SelfMetrics, SourceLabel};
+use hush_model::TimeSeries;
+use hush_store::{AppendOutcome, Options, Store, StoreError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The running engine, shared by every HTTP handler and background task.
+pub struct Engine {
+    pub config: Config,
+    pub store: Store,
+    pub metrics: SelfMetrics,
+    pub limits: hush_ingest::Limits,
+    ready: AtomicBool,
+    stop: watch::Sender<bool>,
+}
+
+impl Engine {
+    /// Opens the store (replaying its WAL) under `config.data_dir`.
+    pub fn open(config: Config) -> anyhow::Result<Arc<Self>> {
+        let s = &config.storage;
+        let opts = Options {
+            retention: s.retention.0,
+            out_of_order_window: s.out_of_order_window.0,
+            fsync: s.fsync.0,
+            max_series: s.max_series,
+            ..Options::default()
+        };
+        let store = Store::open(config.data_dir.join("tsdb"), opts).map_err(|e| {
+            anyhow::anyhow!(
+                "failed to open store in `{}`: {e}",
+                config.data_dir.display()
+            )
+        })?;
+        let limits = config.limits.ingest_limits();
+        let (stop, _) = watch::channel(false);
+        Ok(Arc::new(Self {
+            config,
+            store,
+            metrics: SelfMetrics::default(),
+            limits,
+            ready: AtomicBool::new(false),
+            stop,
+        }))
+    }
+
+    /// Starts scrapers and maintenance; returns their handles for [`Engine::shutdown`].
+    pub fn start(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        for sc in &self.config.scrape_configs {
+            for t in crate::scrape::targets(sc) {
+                tasks.push(tokio::spawn(crate::scrape::run_target(
+                    self.clone(),
+                    t,
+                    self.stop.subscribe(),
+                )));
+            }
+        }
+        tasks.push(tokio::spawn(maintenance(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
+        self.ready.store(true, Ordering::Release);
+        tasks
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Stores samples from `source` and counts them; returns after they are durable.
+    pub async fn ingest(
+        &self,
+        series: Vec<TimeSeries>,
+        source: &str,
+    ) -> Result<AppendOutcome, StoreError> {
+        let out = self.store.append(series).await?;
+        self.metrics
+            .samples_ingested
+            .get_or_create(&SourceLabel {
+                source: source.to_string(),
+            })
+            .inc_by(out.stored);
+        for (why, n) in &out.rejected {
+            self.metrics
+                .samples_rejected
+                .get_or_create(&ReasonLabel {
+                    reason: why.as_str().to_string(),
+                })
+                .inc_by(*n);
+        }
+        Ok(out)
+    }
+
+    /// Counts a request refused whole (bad input or a limit).
+    pub fn count_rejected_request(&self, reason: &str) {
+        self.metrics
+            .requests_rejected
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Stops background tasks and makes everything acknowledged durable, whatever the fsync
+    /// policy.
+    pub async fn shutdown(&self, tasks: Vec<JoinHandle<()>>) {
+        self.ready.store(false, Ordering::Release);
+        let _ = self.stop.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        if let Err(e) = self.store.sync().await {
+            tracing::error!(error = %e, "final wal sync failed");
+        }
+    }
+}
+
+/// Flushes the head into a block every `flush_interval` and compacts after each flush.
+async fn maintenance(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let every = engine.config.storage.flush_interval.0;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let store = engine.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let f = store.flush()?;
+            let c = store.compact()?;
+            Ok::<_, StoreError>((f, c))
+        })
+        .await;
+        match r {
+            Ok(Ok((f, c))) => tracing::info!(
+                flushed = f.flushed_samples,
+                merged = c.blocks_merged,
+                dropped = c.blocks_dropped,
+                "maintenance done"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "maintenance task panicked"),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Hush's runtime: it owns the store, the scrapers and the maintenance schedule, and is the
+//! only crate that spawns tasks. The HTTP layer (`hush-api`) calls into [`Engine`].
+//!
+//! **Invariant:** every task it starts listens to one stop signal, and [`Engine::shutdown`]
+//! waits for them before the final WAL sync.
+
+pub mod config;
+mod duration;
+mod engine;
+pub mod metrics;
+pub mod scrape;
+
+pub use engine::Engine;
