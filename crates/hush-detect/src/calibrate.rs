@@ -28,7 +28,7 @@ pub struct TailCalibrator {
 }
 
 fn bin_of(v: f64) -> (usize, f64) {
-    if !(v > 0.0) {
+    if v.is_nan() || v <= 0.0 {
         return (0, 0.0);
     }
     let pos = (v.log2() - LO_LOG2) * PER_OCTAVE;

@@ -18,7 +18,7 @@ pub fn detect_period(values: &[f64], min_acf: f64) -> Option<usize> {
     let mean = values.iter().sum::<f64>() / n as f64;
     let dev: Vec<f64> = values.iter().map(|v| v - mean).collect();
     let var: f64 = dev.iter().map(|d| d * d).sum();
-    if !(var > 0.0) || !var.is_finite() {
+    if var.is_nan() || var <= 0.0 || !var.is_finite() {
         return None;
     }
     // Pearson correlation of the overlapping parts: unbiased at long lags, where a plain

@@ -217,3 +217,115 @@ pub fn run(args: DetectArgs) -> Result<()> {
     pb.finish_and_clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    fn sample(n: usize) -> String {
+        let mut s = String::from("timestamp,value\n");
+        for i in 0..n {
+            let v = 50.0 + 10.0 * ((i % 37) as f64 / 37.0) + if i == 700 { 90.0 } else { 0.0 };
+            s.push_str(&format!(
+                "2014-04-01 {:02}:{:02}:00,{v}\n",
+                (i / 60) % 24,
+                i % 60
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn output_rows_depend_only_on_earlier_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let full = sample(1200);
+        let cut: String = full.lines().take(800).map(|l| format!("{l}\n")).collect();
+        let (a, b) = (
+            write(dir.path(), "a.csv", &full),
+            write(dir.path(), "b.csv", &cut),
+        );
+        let (oa, ob) = (dir.path().join("oa.csv"), dir.path().join("ob.csv"));
+        run_file(&Config::default(), &a, Some(&oa)).expect("full");
+        run_file(&Config::default(), &b, Some(&ob)).expect("prefix");
+        let (ta, tb) = (
+            std::fs::read_to_string(oa).expect("read"),
+            std::fs::read_to_string(ob).expect("read"),
+        );
+        let shared: Vec<&str> = ta.lines().take(800).collect();
+        assert_eq!(shared, tb.lines().collect::<Vec<_>>());
+        assert!(
+            ta.lines().nth(701).is_some_and(|l| l.contains(",1,")),
+            "spike at row 700 flagged"
+        );
+    }
+
+    #[test]
+    fn non_numeric_value_names_file_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "bad.csv",
+            "timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:05:00,abc\n",
+        );
+        let e = format!("{:#}", read_series(&p).expect_err("bad value"));
+        assert!(
+            e.contains("bad.csv") && e.contains("line 3") && e.contains("abc"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn malformed_row_names_file_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "short.csv",
+            "timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:05:00\n",
+        );
+        let e = format!("{:#}", read_series(&p).expect_err("short row"));
+        assert!(e.contains("short.csv") && e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn missing_values_and_repeated_timestamps_are_accepted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "gaps.csv",
+            "timestamp,value\n2014-03-09 03:00:00,1\n2014-03-09 03:00:00,\n2014-03-09 02:00:00,NaN\n2014-03-09 04:00:00,2\n",
+        );
+        let s = read_series(&p).expect("read");
+        assert_eq!(s.values, vec![Some(1.0), None, None, Some(2.0)]);
+        let out = detect_values(&Config::default(), &s.values).expect("detect");
+        let mut buf = Vec::new();
+        write_output(&mut buf, &s, &out).expect("write");
+        let text = String::from_utf8(buf).expect("utf8");
+        assert_eq!(
+            text.lines().filter(|l| l.ends_with("missing_data")).count(),
+            2,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn directory_input_is_mirrored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in/sub");
+        std::fs::create_dir_all(&input).expect("mkdir");
+        write(&input, "x.csv", &sample(300));
+        let out = dir.path().join("out");
+        run(DetectArgs {
+            input: dir.path().join("in"),
+            output: Some(out.clone()),
+            config: None,
+        })
+        .expect("run");
+        assert!(out.join("sub/x.csv").exists());
+    }
+}

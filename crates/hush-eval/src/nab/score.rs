@@ -256,3 +256,80 @@ pub fn best_threshold(files: &[(Vec<ScoredRow>, usize)], p: &Profile) -> (f64, T
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STD: Profile = PROFILES[0];
+
+    /// 100 rows: probation is the first 15, one window on rows 40..=49.
+    fn file(detect_at: &[usize]) -> Vec<ScoredRow> {
+        let mut s = vec![0.0; 100];
+        for &i in detect_at {
+            s[i] = 1.0;
+        }
+        place_rows(&s, &[(40, 49)])
+    }
+
+    #[test]
+    fn probation_is_fifteen_percent_capped_at_750() {
+        assert_eq!(probation_len(100), 15);
+        assert_eq!(probation_len(10_000), 750);
+        assert_eq!(file(&[]).len(), 85);
+    }
+
+    #[test]
+    fn detection_at_window_start_earns_full_reward() {
+        let t = score_file(&file(&[40]), 1, 0.5, &STD);
+        assert!((t.raw - 1.0).abs() < 1e-9, "{t:?}");
+        assert_eq!((t.tp, t.fp, t.fn_), (1, 0, 0));
+    }
+
+    #[test]
+    fn only_the_earliest_detection_in_a_window_counts() {
+        let early = score_file(&file(&[42]), 1, 0.5, &STD).raw;
+        let both = score_file(&file(&[42, 48]), 1, 0.5, &STD).raw;
+        let late = score_file(&file(&[48]), 1, 0.5, &STD).raw;
+        assert_eq!(early, both);
+        assert!(late < early && late > 0.0);
+    }
+
+    #[test]
+    fn missed_window_costs_a_fn_and_early_false_positive_costs_a_fp() {
+        let t = score_file(&file(&[20]), 1, 0.5, &STD);
+        assert!((t.raw - (-1.0 - 0.11)).abs() < 1e-9, "{t:?}");
+        let low_fn = score_file(&file(&[]), 1, 0.5, &PROFILES[2]);
+        assert_eq!(low_fn.raw, -2.0);
+    }
+
+    #[test]
+    fn false_positive_just_after_a_window_is_cheap() {
+        let just_after = score_file(&file(&[40, 50]), 1, 0.5, &STD).raw - 1.0;
+        let far_after = score_file(&file(&[40, 95]), 1, 0.5, &STD).raw - 1.0;
+        assert!(just_after > far_after, "{just_after} {far_after}");
+        assert!((far_after + 0.11).abs() < 1e-9);
+    }
+
+    #[test]
+    fn detections_in_probation_are_ignored() {
+        assert_eq!(score_file(&file(&[3]), 1, 0.5, &STD).fp, 0);
+    }
+
+    #[test]
+    fn normalisation_maps_null_to_zero_and_perfect_to_hundred() {
+        assert_eq!(normalise(-81.0, 81, &STD), 0.0);
+        assert_eq!(normalise(81.0, 81, &STD), 100.0);
+    }
+
+    #[test]
+    fn sweep_finds_the_threshold_that_separates() {
+        let mut s = vec![0.1; 100];
+        s[41] = 0.9;
+        s[70] = 0.5;
+        let rows = place_rows(&s, &[(40, 49)]);
+        let (thr, t) = best_threshold(&[(rows, 1)], &STD);
+        assert_eq!(thr, 0.9);
+        assert_eq!((t.tp, t.fp), (1, 0));
+    }
+}
