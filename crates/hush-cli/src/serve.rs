@@ -28,6 +28,8 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
+    // One TLS crypto provider for the process (ring: no C toolchain beyond a small core).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -63,7 +65,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             hush_api::serve(listener, app, shutdown_signal()).await?;
         }
         Some(tls) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
             let cfg =
                 axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
                     .await
