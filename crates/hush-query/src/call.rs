@@ -4,7 +4,7 @@ use hush_model::{Labels, METRIC_NAME};
 
 use crate::QueryError;
 use crate::eval::{Elem, Evaluator, StepValue, unique};
-use crate::functions::{Func, go_max, go_min, histogram, labels, range, round};
+use crate::functions::{Func, date, go_max, go_min, histogram, labels, range, round};
 use crate::plan::Node;
 
 fn arg(args: &[Node], i: usize) -> Result<&Node, QueryError> {
@@ -45,7 +45,22 @@ impl<'a> Evaluator<'a> {
                     .collect(),
             );
         }
+        if func.is_date() {
+            let input = match args.first() {
+                Some(n) => self.vector(n, t)?,
+                None => vec![Elem {
+                    labels: Labels::empty(),
+                    v: t as f64 / 1000.0,
+                }],
+            };
+            let out = input.into_iter().map(|e| Elem {
+                labels: drop_name(&e.labels),
+                v: date::apply(func, e.v),
+            });
+            return vector(out.collect());
+        }
         Ok(match func {
+            Func::Pi => StepValue::Scalar(std::f64::consts::PI),
             Func::Time => StepValue::Scalar(t as f64 / 1000.0),
             Func::Vector => StepValue::Vector(vec![Elem {
                 labels: Labels::empty(),

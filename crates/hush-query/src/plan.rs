@@ -146,14 +146,26 @@ pub(crate) struct Plan {
     pub selectors: Vec<Selector>,
 }
 
+/// Most tokens a query may have: the third-party parser recurses per nesting level, and a
+/// deeper stack than that would abort the process instead of failing the query.
+const MAX_TOKENS: usize = 4096;
+/// Deepest expression nesting the evaluator recurses into.
+const MAX_DEPTH: usize = 200;
+
 /// Parses `query` and converts it.
 pub(crate) fn plan(query: &str) -> Result<Plan, QueryError> {
+    if approx_tokens(query) > MAX_TOKENS {
+        return Err(QueryError::InvalidQuery(format!(
+            "query has more than {MAX_TOKENS} tokens"
+        )));
+    }
     // The parser is third-party code; a panic there must still not take the caller down.
     let parsed = std::panic::catch_unwind(|| pp::parse(query))
         .map_err(|_| QueryError::Parse("the parser failed on this input".into()))?
         .map_err(QueryError::Parse)?;
     let mut c = Converter {
         selectors: Vec::new(),
+        depth: 0,
     };
     let root = c.node(&parsed)?;
     Ok(Plan {
@@ -162,12 +174,62 @@ pub(crate) fn plan(query: &str) -> Result<Plan, QueryError> {
     })
 }
 
+/// Counts words, numbers, quoted strings and punctuation: an upper bound on parser tokens,
+/// good enough to refuse pathological input early.
+fn approx_tokens(q: &str) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in q.chars() {
+        if let Some(open) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == open {
+                quote = None;
+            }
+            continue;
+        }
+        if c == '"' || c == '\'' || c == '`' {
+            quote = Some(c);
+            n += 1;
+            in_word = false;
+        } else if c.is_alphanumeric() || c == '_' || c == '.' || c == ':' {
+            if !in_word {
+                n += 1;
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+            if !c.is_whitespace() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 struct Converter {
     selectors: Vec<Selector>,
+    depth: usize,
 }
 
 impl Converter {
     fn node(&mut self, e: &Expr) -> Result<Node, QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(QueryError::InvalidQuery(format!(
+                "query nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.depth += 1;
+        let node = self.node_inner(e);
+        self.depth -= 1;
+        node
+    }
+
+    fn node_inner(&mut self, e: &Expr) -> Result<Node, QueryError> {
         Ok(match e {
             Expr::NumberLiteral(n) => Node::Number(n.val),
             Expr::StringLiteral(s) => Node::Str(s.val.clone()),

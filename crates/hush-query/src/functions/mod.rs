@@ -4,6 +4,7 @@
 //! manipulation in [`labels`]. Float edge cases follow Go's `math` package, which Prometheus uses
 //! (e.g. `max(NaN, 1)` is NaN in Go but 1 with Rust's `f64::max`).
 
+pub(crate) mod date;
 pub(crate) mod histogram;
 pub(crate) mod labels;
 pub(crate) mod range;
@@ -54,6 +55,29 @@ pub(crate) enum Func {
     Absent,
     Sort,
     SortDesc,
+    Acos,
+    Acosh,
+    Asin,
+    Asinh,
+    Atan,
+    Atanh,
+    Cos,
+    Cosh,
+    Sin,
+    Sinh,
+    Tan,
+    Tanh,
+    Deg,
+    Rad,
+    Pi,
+    Minute,
+    Hour,
+    DayOfMonth,
+    DayOfWeek,
+    DayOfYear,
+    DaysInMonth,
+    Month,
+    Year,
 }
 
 impl Func {
@@ -103,6 +127,29 @@ impl Func {
             "absent" => Absent,
             "sort" => Sort,
             "sort_desc" => SortDesc,
+            "acos" => Acos,
+            "acosh" => Acosh,
+            "asin" => Asin,
+            "asinh" => Asinh,
+            "atan" => Atan,
+            "atanh" => Atanh,
+            "cos" => Cos,
+            "cosh" => Cosh,
+            "sin" => Sin,
+            "sinh" => Sinh,
+            "tan" => Tan,
+            "tanh" => Tanh,
+            "deg" => Deg,
+            "rad" => Rad,
+            "pi" => Pi,
+            "minute" => Minute,
+            "hour" => Hour,
+            "day_of_month" => DayOfMonth,
+            "day_of_week" => DayOfWeek,
+            "day_of_year" => DayOfYear,
+            "days_in_month" => DaysInMonth,
+            "month" => Month,
+            "year" => Year,
             _ => return None,
         })
     }
@@ -134,6 +181,15 @@ impl Func {
         )
     }
 
+    /// Calendar functions, whose vector argument defaults to `vector(time())`.
+    pub(crate) fn is_date(self) -> bool {
+        use Func::*;
+        matches!(
+            self,
+            Minute | Hour | DayOfMonth | DayOfWeek | DayOfYear | DaysInMonth | Month | Year
+        )
+    }
+
     /// A one-argument element-wise function, if this is one.
     pub(crate) fn simple(self) -> Option<fn(f64) -> f64> {
         use Func::*;
@@ -147,6 +203,20 @@ impl Func {
             Log10 => f64::log10,
             Sqrt => f64::sqrt,
             Sgn => sgn,
+            Acos => f64::acos,
+            Acosh => f64::acosh,
+            Asin => f64::asin,
+            Asinh => f64::asinh,
+            Atan => f64::atan,
+            Atanh => f64::atanh,
+            Cos => f64::cos,
+            Cosh => f64::cosh,
+            Sin => f64::sin,
+            Sinh => f64::sinh,
+            Tan => f64::tan,
+            Tanh => f64::tanh,
+            Deg => f64::to_degrees,
+            Rad => f64::to_radians,
             _ => return None,
         })
     }

@@ -209,3 +209,18 @@ fn sort_orders_instant_results() {
     // other results are ordered by labels
     assert_eq!(vals("x"), vec![3.0, 1.0, 2.0]);
 }
+
+#[test]
+fn calendar_and_trigonometry() {
+    // 2024-02-29T13:45:10Z
+    let t = 1_709_214_310;
+    let e = engine(&[("ts{a=\"1\"}", &[(0, t as f64)])]);
+    assert_vector(instant(&e, "hour(ts)", 10), &[("{a=\"1\"}", 13.0)]);
+    assert_vector(instant(&e, "days_in_month(ts)", 10), &[("{a=\"1\"}", 29.0)]);
+    // without an argument: the evaluation time
+    assert_vector(instant(&e, "year()", t), &[("{}", 2024.0)]);
+    assert_vector(instant(&e, "day_of_week()", t), &[("{}", 4.0)]);
+    assert_approx(one(&e, "pi()", 0), std::f64::consts::PI);
+    assert_approx(instant(&e, "deg(ts * 0 + pi())", 10)[0].1, 180.0);
+    assert_approx(instant(&e, "cos(ts * 0)", 10)[0].1, 1.0);
+}

@@ -3,6 +3,7 @@
 
 mod aggregations;
 mod binary;
+mod deep;
 mod errors;
 mod functions;
 mod never_panics;
