@@ -14,7 +14,9 @@ use crate::{QueryError, Storage, Value};
 pub struct EngineOptions {
     /// How far back an instant selector looks for a sample (Prometheus: 5 minutes).
     pub lookback_delta_ms: i64,
-    /// Most samples one intermediate value or a query's loaded data may hold (Prometheus: 50 M).
+    /// Most samples a query may load, one intermediate value may hold, or a range query may
+    /// answer with (Prometheus: 50 M). Stricter than Prometheus' peak count, since Hush loads a
+    /// range query's data up front.
     pub max_samples: usize,
     /// Most points per series in a range query (Prometheus: 11,000).
     pub max_points_per_series: usize,
@@ -108,8 +110,9 @@ impl<S: Storage> Engine<S> {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let points = (end_ms.abs_diff(start_ms) / step_ms.unsigned_abs()).saturating_add(1);
-        if points > self.options.max_points_per_series as u64 {
+        // As Prometheus: the number of step *intervals* is limited, so the limit plus one points pass.
+        let intervals = end_ms.abs_diff(start_ms) / step_ms.unsigned_abs();
+        if intervals > self.options.max_points_per_series as u64 {
             return Err(QueryError::InvalidQuery(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
                 self.options.max_points_per_series

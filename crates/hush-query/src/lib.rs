@@ -5,6 +5,22 @@
 //! samples once through the [`Storage`] trait, and evaluates the plan step by step with
 //! Prometheus 2.x semantics: lookback, stale markers, `rate` extrapolation, vector matching.
 //!
+//! What is evaluated:
+//! - selectors with `=`, `!=`, `=~`, `!~`; range vectors; `offset` (also negative); `@` with
+//!   a time, `start()` or `end()`; subqueries `x[1h:1m]`;
+//! - `rate irate increase delta idelta resets changes deriv predict_linear`, the
+//!   `*_over_time` family (`avg sum min max count last stddev stdvar quantile present absent`);
+//! - aggregations `sum avg min max count group stddev stdvar topk bottomk quantile count_values`
+//!   with `by` / `without`;
+//! - `+ - * / % ^`, comparisons with and without `bool`, `and or unless`, vector matching with
+//!   `on` / `ignoring` / `group_left` / `group_right`; unary minus; number and string literals;
+//! - `abs ceil floor round exp ln log2 log10 sqrt sgn clamp clamp_min clamp_max scalar vector time
+//!   timestamp histogram_quantile label_replace label_join absent sort sort_desc`, trigonometry,
+//!   `pi`, and the calendar functions (`hour`, `day_of_week`, …).
+//!
+//! Everything else (native histograms, `holt_winters`-style smoothing, `limitk`, functions newer
+//! than Prometheus 2.x, `or` inside braces, `fill` modifiers) is [`QueryError::Unsupported`].
+//!
 //! **Invariant:** no IO beyond [`Storage::select`], no async, no clock: the evaluation time is an
 //! argument. The store implements [`Storage`]; the HTTP API renders [`Value`].
 //!

@@ -162,7 +162,15 @@ pub(crate) fn plan(query: &str) -> Result<Plan, QueryError> {
     // The parser is third-party code; a panic there must still not take the caller down.
     let parsed = std::panic::catch_unwind(|| pp::parse(query))
         .map_err(|_| QueryError::Parse("the parser failed on this input".into()))?
-        .map_err(QueryError::Parse)?;
+        .map_err(|msg| {
+            // Prometheus 2.x knows `holt_winters`; the parser only its later name, which Hush
+            // does not evaluate either. Say so rather than call valid PromQL a syntax error.
+            if msg.contains("unknown function with name 'holt_winters'") {
+                QueryError::unsupported("function `holt_winters`")
+            } else {
+                QueryError::Parse(msg)
+            }
+        })?;
     let mut c = Converter {
         selectors: Vec::new(),
         depth: 0,
