@@ -11,3 +11,4 @@ pub mod logs;
 pub mod m4;
 pub mod nab;
 pub mod progress;
+pub mod simulate;

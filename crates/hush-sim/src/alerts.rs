@@ -269,7 +269,7 @@ impl NoiseAlerts {
         let mut keep = Vec::new();
         for e in std::mem::take(&mut self.scheduled) {
             if e.start <= t && !self.firing.contains_key(&e.template) && e.end > t {
-                self.firing.insert(e.template, e.start);
+                self.firing.insert(e.template, t);
                 out.push(Transition {
                     event: self.event(e.template, t, None),
                     incident: None,
@@ -335,10 +335,22 @@ mod tests {
         let e = Estate::shop();
         let mut n = NoiseAlerts::new(1, &e);
         let (mut fired, mut resolved) = (0, 0);
+        let mut open = BTreeMap::new();
         for k in 0..(12 * 3600 / 15) {
             for tr in n.step(k * 15_000, 15_000) {
                 assert!(tr.incident.is_none());
-                if tr.fired { fired += 1 } else { resolved += 1 }
+                let name = tr.event.labels["alertname"].clone();
+                if tr.fired {
+                    fired += 1;
+                    open.insert(name, tr.event.starts_ms);
+                } else {
+                    resolved += 1;
+                    assert_eq!(
+                        open.remove(&name),
+                        Some(tr.event.starts_ms),
+                        "a resolve names its episode"
+                    );
+                }
             }
         }
         assert!(fired >= 10, "{fired}");

@@ -303,8 +303,7 @@ impl World {
                 .filter(|&i| self.inst[s][i].up)
                 .map(|i| noise.share[s][i])
                 .sum();
-            for i in 0..svc.instances.len() {
-                let e = effects[s][i];
+            for (i, &e) in effects[s].iter().enumerate() {
                 let node = estate
                     .nodes
                     .iter()
@@ -416,7 +415,7 @@ impl World {
             .collect();
 
         // 4. What callers will see of each service.
-        for s in 0..n {
+        for (s, &expired) in cert_expired.iter().enumerate() {
             let is = &self.inst[s];
             let total: f64 = is.iter().filter(|i| i.up).map(|i| i.rps).sum();
             let w = |f: &dyn Fn(&InstState) -> f64| {
@@ -437,7 +436,7 @@ impl World {
                 sigma: w(&|i| i.sigma),
                 // Calls routed to a pod that just died fail until the endpoints update.
                 err: combine(w(&|i| i.err), (1.0 - up) * 0.3),
-                cert_expired: cert_expired[s],
+                cert_expired: expired,
             };
         }
         self.hist.push_back(self.view.clone());
