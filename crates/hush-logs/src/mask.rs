@@ -40,6 +40,8 @@ const DELIM: u8 = 8;
 const DIGIT: u8 = 16;
 /// `/`, `@`, `:`: a token without them is no path, URL, e-mail or host:port.
 const SPECIAL: u8 = 32;
+const EQUALS: u8 = 64;
+const HEX: u8 = 128;
 
 const fn classes() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -52,6 +54,9 @@ const fn classes() -> [u8; 256] {
         if b.is_ascii_digit() {
             t[i] |= DIGIT;
         }
+        if b.is_ascii_hexdigit() {
+            t[i] |= HEX;
+        }
         i += 1;
     }
     t = mark(t, b"([{<\"'", LEAD);
@@ -61,6 +66,7 @@ const fn classes() -> [u8; 256] {
     // Characters that separate the segments of a mixed token.
     t = mark(t, b",:;=()[]{}<>\"'|@#*.", DELIM);
     t = mark(t, b"/@:", SPECIAL);
+    t = mark(t, b"=", EQUALS);
     t
 }
 
@@ -146,7 +152,7 @@ fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Pie
         return (constant(content, start, end), false);
     }
     // One pass for the classes present in the token, and whether all are numeric.
-    let (mut any, mut all) = (0u8, NUMERIC);
+    let (mut any, mut all) = (0u8, NUMERIC | HEX);
     for &b in core {
         let c = CLASS[b as usize];
         any |= c;
@@ -166,16 +172,43 @@ fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Pie
         if prev_numeric && is_unit(core) {
             return gap(false);
         }
-        return (constant(content, start, end), false);
+        if core.len() >= 8 && all & HEX != 0 {
+            // `ffffffff`, `deadbeef`: a hex value that happens to have no digit.
+            return gap(true);
+        }
+        if any & EQUALS == 0 {
+            return (constant(content, start, end), false);
+        }
     }
     segments(content, start, end)
 }
 
-/// A token that mixes words and numbers. When it holds a variable, it is `key=<*>` or
-/// `key:<*>` if a word key precedes the value (`index:0` → `index:<*>`), and otherwise a
-/// variable as a whole (`LOCAL(0)`, `node-224`). Words with a lone digit (`IPv6`) stay.
+/// A token with a masked part. `key=value` keeps `key=` and masks the value whatever it is
+/// (`tag="AudioMix",` → `tag=<*>,`, `Surface(name=x)` → `Surface(name=<*>)`); otherwise a
+/// token holding a numeric segment is `key:<*>` when a word key precedes the value
+/// (`index:0` → `index:<*>`) and a variable as a whole when not (`LOCAL(0)`, `node-224`).
+/// Words with a lone digit (`IPv6`, `en0`) stay constant.
 fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
     let bytes = content.as_bytes();
+    let lead = bytes[start..end]
+        .iter()
+        .take_while(|&&b| is(b, LEAD))
+        .count();
+    let trail = bytes[start + lead..end]
+        .iter()
+        .rev()
+        .take_while(|&&b| is(b, TRAIL))
+        .count();
+    let value_end = end - trail;
+    if let Some(eq) = bytes[start..value_end]
+        .iter()
+        .position(|&b| b == b'=')
+        .map(|k| start + k)
+    {
+        if eq + 1 < value_end && is_key(&bytes[start..eq]) {
+            return (masked_value(content, start, end, eq + 1, value_end), false);
+        }
+    }
     let mut first_var = None;
     let mut i = start;
     while i < end {
@@ -195,46 +228,54 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
     let Some(first_var) = first_var else {
         return (constant(content, start, end), false);
     };
-    let trail = bytes[start..end]
+    // The key: text up to the last `:` before the first variable.
+    let colon = bytes[start..first_var]
         .iter()
-        .rev()
-        .take_while(|&&b| is(b, TRAIL))
-        .count();
-    let value_end = end - trail;
-    // The key: text up to the last `=` or `:` before the first variable, without digits.
-    let key_end = bytes[start..first_var]
-        .iter()
-        .rposition(|&b| b == b'=' || b == b':')
-        .map(|k| start + k + 1);
-    if let Some(ke) = key_end {
-        let key = &bytes[start..ke];
-        if key.iter().filter(|b| b.is_ascii_alphabetic()).count() >= 2
-            && !key.iter().any(u8::is_ascii_digit)
-        {
-            let mut text = String::with_capacity(end - start);
-            text.push_str(&content[start..ke]);
-            text.push_str(WILDCARD);
-            text.push_str(&content[value_end.max(ke)..end]);
-            let piece = Piece {
-                text: Cow::Owned(text),
-                gap: false,
-                span: (start, end),
-                var: Some((ke, value_end.max(ke))),
-            };
-            return (piece, false);
+        .rposition(|&b| b == b':')
+        .map(|k| start + k);
+    if let Some(c) = colon {
+        if is_key(&bytes[start..c]) {
+            return (
+                masked_value(content, start, end, c + 1, value_end.max(c + 1)),
+                false,
+            );
         }
     }
-    let lead = bytes[start..end]
+    let var = (start + lead, value_end.max(start + lead));
+    (
+        Piece {
+            text: Cow::Borrowed(""),
+            gap: true,
+            span: (start, end),
+            var: Some(var),
+        },
+        true,
+    )
+}
+
+/// Whether the text before `=` or `:` ends in a key: a word without digits (after the last
+/// separator, so `Surface(name` qualifies).
+fn is_key(before: &[u8]) -> bool {
+    let key_start = before
         .iter()
-        .take_while(|&&b| is(b, LEAD))
-        .count();
-    let piece = Piece {
-        text: Cow::Borrowed(""),
-        gap: true,
+        .rposition(|&b| is(b, DELIM))
+        .map_or(0, |k| k + 1);
+    let key = &before[key_start..];
+    key.iter().any(u8::is_ascii_alphabetic) && !before.iter().any(u8::is_ascii_digit)
+}
+
+/// `content[start..end]` with `vs..ve` replaced by `<*>`.
+fn masked_value(content: &str, start: usize, end: usize, vs: usize, ve: usize) -> Piece<'_> {
+    let mut text = String::with_capacity(end - start);
+    text.push_str(&content[start..vs]);
+    text.push_str(WILDCARD);
+    text.push_str(&content[ve..end]);
+    Piece {
+        text: Cow::Owned(text),
+        gap: false,
         span: (start, end),
-        var: Some((start + lead, value_end.max(start + lead))),
-    };
-    (piece, true)
+        var: Some((vs, ve)),
+    }
 }
 
 /// A segment is a variable when it is numeric or an id: it starts with a digit, holds two or
@@ -336,7 +377,7 @@ mod tests {
         assert_eq!(
             shape("state=RUNNING size=5, index:0 deny(1) IPv6 en0 rdd_2_0"),
             [
-                "state=RUNNING",
+                "state=<*>",
                 "size=<*>,",
                 "index:<*>",
                 "<*>",

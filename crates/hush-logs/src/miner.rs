@@ -122,10 +122,10 @@ const STATE_VERSION: u32 = 1;
 pub struct Miner {
     config: MinerConfig,
     templates: Vec<Template>,
-    index: HashMap<TemplateId, usize>,
-    by_len: HashMap<usize, Vec<TemplateId>>,
-    cache: HashMap<u64, TemplateId>,
-    aliases: HashMap<TemplateId, TemplateId>,
+    index: IntMap<TemplateId, usize>,
+    by_len: IntMap<usize, Vec<TemplateId>>,
+    cache: IntMap<u64, TemplateId>,
+    aliases: IntMap<TemplateId, TemplateId>,
     next_id: u64,
     stats: MinerStats,
 }
@@ -147,10 +147,10 @@ impl Miner {
         Self {
             config,
             templates: Vec::new(),
-            index: HashMap::new(),
-            by_len: HashMap::new(),
-            cache: HashMap::new(),
-            aliases: HashMap::new(),
+            index: IntMap::default(),
+            by_len: IntMap::default(),
+            cache: IntMap::default(),
+            aliases: IntMap::default(),
             next_id: 1,
             stats: MinerStats::default(),
         }
@@ -637,6 +637,34 @@ fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a s
     }
     flush(&mut out, &mut run, ci);
     out
+}
+
+/// A map keyed by integers (ids, lengths, hashes): no need for SipHash's flood resistance,
+/// the keys are not chosen by the input's author (shape hashes are verified on use).
+type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
+/// Multiplicative hashing of one integer (Fibonacci hashing).
+#[derive(Default)]
+struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
 }
 
 /// FNV-1a over the constant words (with separators), the key of the shape cache.
