@@ -37,8 +37,8 @@ fn variable_runs_of_any_length_share_a_template() {
     let ids = mine(
         &mut m,
         &[
-            "p:80 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
-            "p:80 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:02",
+            "proxy.example.org:80 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+            "proxy.example.org:80 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:02",
         ],
     );
     assert_eq!(ids[0], ids[1]);
@@ -47,10 +47,10 @@ fn variable_runs_of_any_length_share_a_template() {
     let p = m
         .params_of(
             ids[0],
-            "p:80 close, 1190 bytes (1.16 KB) sent, 1 bytes received, lifetime 00:02",
+            "proxy.example.org:80 close, 1190 bytes (1.16 KB) sent, 1 bytes received, lifetime 00:02",
         )
         .unwrap();
-    assert_eq!(p, ["p:80", "1190 bytes (1.16 KB", "1 bytes", "00:02"]);
+    assert_eq!(p, ["proxy.example.org:80", "1190 bytes (1.16 KB", "1 bytes", "00:02"]);
 }
 
 #[test]
