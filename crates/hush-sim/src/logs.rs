@@ -225,10 +225,19 @@ impl LogGen {
                 }
                 match svc.kind {
                     ServiceKind::Database => {
-                        for (level, text) in
-                            logtext::postgres_lines(world, s, i, svc.disk_capacity, t, step_ms, rng)
-                        {
-                            let ms = at(rng);
+                        let lines = logtext::postgres_lines(
+                            world,
+                            s,
+                            i,
+                            svc.disk_capacity,
+                            t,
+                            step_ms,
+                            rng,
+                        );
+                        // Times in line order, so "checkpoint starting" precedes "complete".
+                        let mut times: Vec<i64> = lines.iter().map(|_| at(rng)).collect();
+                        times.sort_unstable();
+                        for ((level, text), ms) in lines.into_iter().zip(times) {
                             let pid = 1000 + rng.below(30_000);
                             let tag = match level {
                                 Level::Fatal => "PANIC",
