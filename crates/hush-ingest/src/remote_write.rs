@@ -36,10 +36,14 @@ pub struct WireLabel {
 }
 
 /// `prometheus.Sample`.
+///
+/// `value` is declared with presence so the encoder can write `-0.0`: proto3 skips a field equal
+/// to its default, and prost compares with `==`, for which `-0.0 == 0.0`, so the sign would be
+/// lost. Go's encoder compares bits; [`encode`] does the same. The wire format is unchanged.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct WireSample {
-    #[prost(double, tag = "1")]
-    pub value: f64,
+    #[prost(double, optional, tag = "1")]
+    pub value: Option<f64>,
     #[prost(int64, tag = "2")]
     pub timestamp: i64,
 }
@@ -80,8 +84,9 @@ pub fn decode_protobuf(raw: &[u8], limits: &Limits) -> Result<Vec<TimeSeries>, I
         let labels = limits.labels(pairs)?;
         let mut samples = Vec::with_capacity(ws.samples.len());
         for s in ws.samples {
-            if limits.check_value(&labels, s.timestamp, s.value)? {
-                samples.push(Sample::new(s.timestamp, s.value));
+            let v = s.value.unwrap_or(0.0);
+            if limits.check_value(&labels, s.timestamp, v)? {
+                samples.push(Sample::new(s.timestamp, v));
             }
         }
         if !samples.is_empty() {
@@ -119,7 +124,7 @@ pub fn encode_protobuf(series: &[TimeSeries]) -> Vec<u8> {
                     .samples
                     .iter()
                     .map(|p| WireSample {
-                        value: p.v,
+                        value: (p.v.to_bits() != 0).then_some(p.v),
                         timestamp: p.t,
                     })
                     .collect(),

@@ -8,6 +8,7 @@ fn value() -> impl Strategy<Value = f64> {
     prop_oneof![
         8 => -1e12f64..1e12,
         1 => Just(0.0),
+        1 => Just(-0.0),
         1 => Just(stale_marker()),
         1 => any::<i32>().prop_map(f64::from),
     ]

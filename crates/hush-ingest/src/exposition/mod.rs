@@ -7,8 +7,7 @@
 //! ends and OpenMetrics' `# EOF` (nothing but blank lines may follow it).
 //!
 //! `_created` samples of counters, histograms, summaries and gauge histograms are skipped: they
-//! carry a start time, not a measurement (Prometheus drops them too unless it ingests created
-//! timestamps). Samples naming the same series twice are merged; at a repeated timestamp the first
+//! carry a start time, not a measurement, and would otherwise become series of epoch seconds. Samples naming the same series twice are merged; at a repeated timestamp the first
 //! wins. UTF-8 metric names in quotes (`{"my.metric"}`) are refused: Hush's label names follow
 //! the classic grammar.
 

@@ -429,3 +429,11 @@ fn bad_json_names_line_and_column() {
         "invalid OTLP/JSON at line 2, column 23: expected value"
     );
 }
+
+#[test]
+fn json_accepts_numbers_where_strings_are_usual() {
+    let body = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[
+        {"asInt": 3, "timeUnixNano": 1544712660300000000}]}}]}]}]}"#;
+    let out = decode_metrics_json(body.as_bytes(), &Limits::default()).unwrap();
+    assert_eq!(out[0].samples, [Sample::new(1_544_712_660_300, 3.0)]);
+}

@@ -21,7 +21,7 @@ fn wire(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> WireSeries {
         samples: samples
             .iter()
             .map(|&(t, v)| WireSample {
-                value: v,
+                value: Some(v),
                 timestamp: t,
             })
             .collect(),
@@ -166,4 +166,43 @@ fn request_limits() {
         ..Limits::default()
     };
     assert_eq!(decode(&b, &l).unwrap_err().reason(), "body_too_large");
+}
+
+/// Found by the `remote_write` fuzz target: `-0.0` came back as `+0.0` because proto3 skips
+/// fields equal to the default and `-0.0 == 0.0`.
+#[test]
+fn negative_zero_survives_a_round_trip() {
+    let input = vec![series(&[("__name__", "z")], &[(1, -0.0), (2, 0.0)])];
+    let out = decode(&encode(&input), &Limits::default()).unwrap();
+    assert_eq!(out[0].samples[0].v.to_bits(), (-0.0f64).to_bits());
+    assert_eq!(out[0].samples[1].v.to_bits(), 0);
+    // +0.0 is still left off the wire, as Prometheus leaves it off.
+    let zero = WireSample {
+        value: None,
+        timestamp: 1,
+    }
+    .encode_to_vec();
+    assert_eq!(zero, [0x10, 0x01]);
+}
+
+/// The fuzz target's crash input (`crash-c4ebb5f5…`, mode byte dropped), kept as a regression test.
+#[test]
+fn fuzz_crash_c4ebb5f5_round_trips() {
+    let raw = [
+        10, 137, 1, 10, 34, 10, 8, 95, 95, 110, 97, 109, 101, 95, 95, 18, 22, 110, 111, 100, 101,
+        95, 99, 112, 117, 95, 115, 101, 99, 111, 110, 100, 115, 95, 116, 111, 116, 97, 108, 10, 8,
+        10, 3, 99, 112, 117, 18, 1, 48, 10, 26, 10, 8, 105, 110, 115, 116, 97, 110, 99, 101, 18,
+        14, 49, 48, 46, 48, 46, 51, 46, 49, 55, 58, 47, 49, 48, 48, 10, 11, 10, 3, 106, 111, 98,
+        18, 4, 110, 111, 100, 101, 10, 12, 10, 4, 109, 111, 100, 101, 18, 4, 105, 100, 108, 101,
+        18, 16, 9, 0, 0, 0, 128, 87, 87, 33, 65, 16, 128, 208, 149, 255, 188, 49, 18, 16, 9, 0, 0,
+        0, 0, 0, 0, 0, 128, 16, 152, 197, 150, 255, 188, 65, 16, 152, 197, 150, 255, 152, 188, 49,
+    ];
+    let out = decode_protobuf(&raw, &Limits::default()).unwrap();
+    let again = decode(&encode(&out), &Limits::default()).unwrap();
+    let bits = |s: &[TimeSeries]| {
+        s.iter()
+            .flat_map(|s| s.samples.iter().map(|p| (p.t, p.v.to_bits())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&again), bits(&out));
 }
