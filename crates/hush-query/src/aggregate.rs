@@ -54,23 +54,36 @@ pub(crate) fn aggregate(
         _ => 0,
     };
 
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut groups: Vec<(Labels, Vec<Elem>)> = Vec::new();
-    for mut e in input {
-        if let Some(l) = &value_label {
+    let mut input = input;
+    if let Some(l) = &value_label {
+        for e in &mut input {
             e.labels = e.labels.with(l, &format_sample_value(e.v));
         }
-        let key = group_key(&e.labels, grouping, value_label.as_deref());
-        match index.get(&key) {
-            Some(&i) => groups[i].1.push(e),
-            None => {
-                index.insert(key.clone(), groups.len());
-                groups.push((key, vec![e]));
+    }
+    // Group by borrowed label values first; a group's label set is built once, not per element.
+    let mut group_labels: Vec<Labels> = Vec::new();
+    let mut slots: Vec<usize> = Vec::with_capacity(input.len());
+    {
+        let mut index: HashMap<Vec<&str>, usize> = HashMap::new();
+        for e in &input {
+            let key = borrowed_key(&e.labels, grouping, value_label.as_deref());
+            let next = group_labels.len();
+            let slot = *index.entry(key).or_insert(next);
+            if slot == next {
+                group_labels.push(group_key(&e.labels, grouping, value_label.as_deref()));
             }
+            slots.push(slot);
         }
     }
+    let mut members: Vec<Vec<Elem>> = vec![Vec::new(); group_labels.len()];
+    for (e, slot) in input.into_iter().zip(slots) {
+        if let Some(m) = members.get_mut(slot) {
+            m.push(e);
+        }
+    }
+    let groups = group_labels.into_iter().zip(members);
 
-    let mut out = Vec::with_capacity(groups.len());
+    let mut out = Vec::new();
     for (labels, members) in groups {
         match op {
             AggOp::TopK | AggOp::BottomK => out.extend(top(members, k, op == AggOp::TopK)),
@@ -81,6 +94,29 @@ pub(crate) fn aggregate(
         }
     }
     Ok(out)
+}
+
+/// The grouping identity of `labels` without allocating strings: for `by`, the values of the
+/// listed names (absent reads as empty, as in Prometheus); for `without`, the remaining pairs.
+fn borrowed_key<'l>(
+    labels: &'l Labels,
+    grouping: &'l Grouping,
+    value_label: Option<&'l str>,
+) -> Vec<&'l str> {
+    match grouping {
+        Grouping::By(names) => {
+            let mut key: Vec<&str> = names.iter().map(|n| labels.get(n).unwrap_or("")).collect();
+            if let Some(l) = value_label {
+                key.push(labels.get(l).unwrap_or(""));
+            }
+            key
+        }
+        Grouping::Without(names) => labels
+            .iter()
+            .filter(|l| l.name != METRIC_NAME && !names.contains(&l.name))
+            .flat_map(|l| [l.name.as_str(), l.value.as_str()])
+            .collect(),
+    }
 }
 
 fn group_key(labels: &Labels, grouping: &Grouping, value_label: Option<&str>) -> Labels {

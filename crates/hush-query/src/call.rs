@@ -213,6 +213,10 @@ impl<'a> Evaluator<'a> {
             };
             return Ok(StepValue::Vector(vec![Elem { labels, v: 1.0 }]));
         }
+        // Input series are distinct; dropping the name can only merge two that differ by name.
+        let one_name = series
+            .windows(2)
+            .all(|w| w[0].labels.metric_name() == w[1].labels.metric_name());
         let mut out = Vec::with_capacity(series.len());
         for s in &series {
             if let Some(v) = range::apply(func, &s.samples, window, param) {
@@ -225,7 +229,11 @@ impl<'a> Evaluator<'a> {
                 out.push(Elem { labels, v });
             }
         }
-        vector(out)
+        if one_name {
+            Ok(StepValue::Vector(out))
+        } else {
+            vector(out)
+        }
     }
 }
 
