@@ -23,7 +23,11 @@ fn main() -> std::io::Result<()> {
             if reader.read_until(b'\n', &mut buf)? == 0 {
                 break;
             }
-            let line = String::from_utf8_lossy(&buf);
+            // Valid UTF-8 (the common case) is checked by the fast path; the rest is decoded lossily.
+            let line = match std::str::from_utf8(&buf) {
+                Ok(s) => std::borrow::Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(&buf),
+            };
             let line = line.trim_end_matches(['\n', '\r']);
             params += miner.add(line).params.len();
             lines += 1;

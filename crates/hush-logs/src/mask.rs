@@ -33,18 +33,20 @@ pub(crate) struct Piece<'a> {
 }
 
 /// Byte classes, looked up in one table instead of scanning lists on every byte.
-const LEAD: u8 = 1;
-const TRAIL: u8 = 2;
-const NUMERIC: u8 = 4;
-const DELIM: u8 = 8;
-const DIGIT: u8 = 16;
+const LEAD: u16 = 1;
+const TRAIL: u16 = 2;
+const NUMERIC: u16 = 4;
+const DELIM: u16 = 8;
+const DIGIT: u16 = 16;
 /// `/`, `@`, `:`: a token without them is no path, URL, e-mail or host:port.
-const SPECIAL: u8 = 32;
-const EQUALS: u8 = 64;
-const HEX: u8 = 128;
+const SPECIAL: u16 = 32;
+const EQUALS: u16 = 64;
+const HEX: u16 = 128;
+/// ASCII whitespace: token boundaries.
+const SPACE: u16 = 256;
 
-const fn classes() -> [u8; 256] {
-    let mut t = [0u8; 256];
+const fn classes() -> [u16; 256] {
+    let mut t = [0u16; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
@@ -53,6 +55,9 @@ const fn classes() -> [u8; 256] {
         }
         if b.is_ascii_digit() {
             t[i] |= DIGIT;
+        }
+        if b.is_ascii_whitespace() {
+            t[i] |= SPACE;
         }
         if b.is_ascii_hexdigit() {
             t[i] |= HEX;
@@ -70,7 +75,7 @@ const fn classes() -> [u8; 256] {
     t
 }
 
-const fn mark(mut t: [u8; 256], bytes: &[u8], class: u8) -> [u8; 256] {
+const fn mark(mut t: [u16; 256], bytes: &[u8], class: u16) -> [u16; 256] {
     let mut i = 0;
     while i < bytes.len() {
         t[bytes[i] as usize] |= class;
@@ -79,9 +84,9 @@ const fn mark(mut t: [u8; 256], bytes: &[u8], class: u8) -> [u8; 256] {
     t
 }
 
-static CLASS: [u8; 256] = classes();
+static CLASS: [u16; 256] = classes();
 
-fn is(b: u8, class: u8) -> bool {
+fn is(b: u8, class: u16) -> bool {
     CLASS[b as usize] & class != 0
 }
 const UNITS: &[&str] = &[
@@ -92,13 +97,21 @@ const UNITS: &[&str] = &[
 
 /// Splits `content` into masked pieces; tokens past `max_tokens` become one final gap so
 /// that a huge line costs no more than a long one.
+#[cfg(test)]
 pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    pieces_into(content, max_tokens, &mut out);
+    out
+}
+
+/// [`pieces`] into a caller's (cleared) vector, so its allocation is reused line after line.
+pub(crate) fn pieces_into<'a>(content: &'a str, max_tokens: usize, out: &mut Vec<Piece<'a>>) {
+    out.clear();
     let bytes = content.as_bytes();
-    let mut out: Vec<Piece<'_>> = Vec::with_capacity(16);
     let mut i = 0;
     let mut prev_numeric = false;
     while i < bytes.len() {
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        while i < bytes.len() && is(bytes[i], SPACE) {
             i += 1;
         }
         if i >= bytes.len() {
@@ -116,20 +129,33 @@ pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece<'_>> {
             break;
         }
         let start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+        // One pass finds the token's end and the classes of its bytes.
+        let (mut any, mut all) = (0u16, NUMERIC | HEX);
+        while let Some(&b) = bytes.get(i) {
+            let c = CLASS[b as usize];
+            if c & SPACE != 0 {
+                break;
+            }
+            any |= c;
+            all &= c;
             i += 1;
         }
         // Token boundaries are ASCII bytes, so `start..i` is on char boundaries.
-        let (piece, numeric) = classify(content, start, i, prev_numeric);
+        let (piece, numeric) = classify(content, start, i, prev_numeric, (any, all));
         prev_numeric = numeric;
         out.push(piece);
     }
-    out
 }
 
 /// Classifies the token `content[start..end]`; the flag says whether it was a numeric
 /// variable (so a unit word after it joins it).
-fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Piece<'_>, bool) {
+fn classify(
+    content: &str,
+    start: usize,
+    end: usize,
+    prev_numeric: bool,
+    (mut any, mut all): (u16, u16),
+) -> (Piece<'_>, bool) {
     let tok = &content.as_bytes()[start..end];
     let lead = tok.iter().take_while(|&&b| is(b, LEAD)).count();
     let trail = tok[lead..]
@@ -151,12 +177,14 @@ fn classify(content: &str, start: usize, end: usize, prev_numeric: bool) -> (Pie
     if core.is_empty() {
         return (constant(content, start, end), false);
     }
-    // One pass for the classes present in the token, and whether all are numeric.
-    let (mut any, mut all) = (0u8, NUMERIC | HEX);
-    for &b in core {
-        let c = CLASS[b as usize];
-        any |= c;
-        all &= c;
+    if lead + trail > 0 {
+        // The token's classes include its punctuation; the core's are needed.
+        (any, all) = (0, NUMERIC | HEX);
+        for &b in core {
+            let c = CLASS[b as usize];
+            any |= c;
+            all &= c;
+        }
     }
     let digit = any & DIGIT != 0;
     if digit && all & NUMERIC != 0 {

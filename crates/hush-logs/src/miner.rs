@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MinerError;
-use crate::mask::{Piece, pieces};
+use crate::mask::{Piece, pieces_into};
 use crate::template::{Template, TemplateId, Token};
 
 /// Miner settings. One configuration serves every log source; nothing here is per system.
@@ -126,6 +126,7 @@ pub struct Miner {
     by_len: IntMap<usize, Vec<TemplateId>>,
     cache: IntMap<u64, TemplateId>,
     aliases: IntMap<TemplateId, TemplateId>,
+    scratch: Scratch,
     next_id: u64,
     stats: MinerStats,
 }
@@ -151,6 +152,7 @@ impl Miner {
             by_len: IntMap::default(),
             cache: IntMap::default(),
             aliases: IntMap::default(),
+            scratch: Scratch::default(),
             next_id: 1,
             stats: MinerStats::default(),
         }
@@ -197,9 +199,15 @@ impl Miner {
     pub fn add<'a>(&mut self, content: &'a str) -> LineMatch<'a> {
         self.stats.lines += 1;
         let seq = self.stats.lines;
-        let pieces = pieces(content, self.config.max_tokens);
-        let (consts, gaps) = shape(&pieces);
-        let (id, change) = match self.find_consts(&consts) {
+        // Buffers are reused from line to line: no allocation for a line that fits a template.
+        let mut pieces: Vec<Piece<'a>> = recycle(std::mem::take(&mut self.scratch.pieces));
+        pieces_into(content, self.config.max_tokens, &mut pieces);
+        let mut consts: Vec<&str> = recycle(std::mem::take(&mut self.scratch.consts));
+        let mut gaps = std::mem::take(&mut self.scratch.gaps);
+        shape_into(&pieces, &mut consts, &mut gaps);
+        let hash = shape_hash(&consts);
+        let (found, cached) = self.find_hashed(&consts, hash);
+        let (id, change) = match found {
             Some(i) => {
                 let t = &mut self.templates[i];
                 t.count += 1;
@@ -216,21 +224,28 @@ impl Miner {
                     self.fold(family, &wild, &consts, &gaps, seq),
                     Change::Generalised,
                 ),
-                None => (self.create(&consts, gaps, seq), Change::Created),
+                None => (self.create(&consts, gaps.clone(), seq), Change::Created),
             },
         };
-        self.remember(&consts, id);
+        if !cached {
+            self.remember(hash, id);
+        }
         let params = match self.index.get(&id) {
             Some(&i) => params(&self.templates[i], &pieces, content),
             None => Vec::new(),
         };
+        self.scratch.consts = recycle(consts);
+        self.scratch.pieces = recycle(pieces);
+        self.scratch.gaps = gaps;
         LineMatch { id, change, params }
     }
 
     /// The template `content` would join, without learning anything.
     pub fn find(&self, content: &str) -> Option<TemplateId> {
-        let pieces = pieces(content, self.config.max_tokens);
-        let (consts, _) = shape(&pieces);
+        let mut pieces = Vec::new();
+        pieces_into(content, self.config.max_tokens, &mut pieces);
+        let (mut consts, mut gaps) = (Vec::new(), Vec::new());
+        shape_into(&pieces, &mut consts, &mut gaps);
         self.find_consts(&consts).map(|i| self.templates[i].id)
     }
 
@@ -238,16 +253,23 @@ impl Miner {
     /// Use it to re-extract parameters against a template's final, most general form.
     pub fn params_of<'a>(&self, id: TemplateId, content: &'a str) -> Option<Vec<&'a str>> {
         let &i = self.index.get(&self.resolve(id))?;
-        let pieces = pieces(content, self.config.max_tokens);
+        let mut pieces = Vec::new();
+        pieces_into(content, self.config.max_tokens, &mut pieces);
         Some(params(&self.templates[i], &pieces, content))
     }
 
     /// The index of the most specific template covering a line's constant words.
     fn find_consts(&self, consts: &[&str]) -> Option<usize> {
-        if let Some(id) = self.cache.get(&shape_hash(consts)) {
+        self.find_hashed(consts, shape_hash(consts)).0
+    }
+
+    /// [`Self::find_consts`] with the shape's hash known; also says whether the shape cache
+    /// answered.
+    fn find_hashed(&self, consts: &[&str], hash: u64) -> (Option<usize>, bool) {
+        if let Some(id) = self.cache.get(&hash) {
             if let Some(&i) = self.index.get(&self.resolve(*id)) {
                 if covers(&self.templates[i].tokens, consts) {
-                    return Some(i);
+                    return (Some(i), true);
                 }
             }
         }
@@ -264,7 +286,7 @@ impl Miner {
                 }
             }
         }
-        best.map(|(_, i)| i)
+        (best.map(|(_, i)| i), false)
     }
 
     /// Templates that differ from the line only at a few positions, where enough distinct words
@@ -419,11 +441,11 @@ impl Miner {
     }
 
     /// Caches the line shape's template so the next identical shape is found in one lookup.
-    fn remember(&mut self, consts: &[&str], id: TemplateId) {
+    fn remember(&mut self, hash: u64, id: TemplateId) {
         if self.cache.len() >= self.config.max_templates.saturating_mul(8).max(1024) {
             self.cache.clear();
         }
-        self.cache.insert(shape_hash(consts), id);
+        self.cache.insert(hash, id);
     }
 
     /// Folds template `gone` into `keep`; `gone`'s id becomes an alias of `keep`.
@@ -561,10 +583,11 @@ impl Miner {
     }
 }
 
-/// The constant words of a line and where its variable runs are.
-fn shape<'p>(pieces: &'p [Piece<'_>]) -> (Vec<&'p str>, Vec<bool>) {
-    let mut consts = Vec::with_capacity(pieces.len());
-    let mut gaps = vec![false];
+/// The constant words of a line and where its variable runs are (into cleared buffers).
+fn shape_into<'p>(pieces: &'p [Piece<'_>], consts: &mut Vec<&'p str>, gaps: &mut Vec<bool>) {
+    consts.clear();
+    gaps.clear();
+    gaps.push(false);
     for p in pieces {
         if p.gap {
             if let Some(last) = gaps.last_mut() {
@@ -575,7 +598,22 @@ fn shape<'p>(pieces: &'p [Piece<'_>]) -> (Vec<&'p str>, Vec<bool>) {
             gaps.push(false);
         }
     }
-    (consts, gaps)
+}
+
+/// Empties `v` and hands its allocation to a vector of the same layout but another lifetime
+/// (the standard library collects a mapped `IntoIter` in place), so per-line buffers that
+/// borrow the line can be kept between lines.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+/// Per-line buffers kept between lines; always empty between calls.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    pieces: Vec<Piece<'static>>,
+    consts: Vec<&'static str>,
+    gaps: Vec<bool>,
 }
 
 /// Adds the line's variable runs to `t`; returns whether its text changed.
@@ -667,14 +705,23 @@ impl std::hash::Hasher for IntHasher {
     }
 }
 
-/// FNV-1a over the constant words (with separators), the key of the shape cache.
+/// A hash of the constant words (with their count and boundaries), eight bytes at a time:
+/// the key of the shape cache. Hits are verified, so collisions only cost a search.
 fn shape_hash(consts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ consts.len() as u64;
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = consts.len() as u64;
     for c in consts {
-        for &b in c.as_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let bytes = c.as_bytes();
+        let mut chunks = bytes.chunks_exact(8);
+        for ch in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(ch);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
-        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+        let mut w = [0u8; 8];
+        let rest = chunks.remainder();
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K);
     }
-    h
+    h ^ (h >> 29)
 }

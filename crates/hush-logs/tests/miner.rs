@@ -50,7 +50,15 @@ fn variable_runs_of_any_length_share_a_template() {
             "proxy.example.org:80 close, 1190 bytes (1.16 KB) sent, 1 bytes received, lifetime 00:02",
         )
         .unwrap();
-    assert_eq!(p, ["proxy.example.org:80", "1190 bytes (1.16 KB", "1 bytes", "00:02"]);
+    assert_eq!(
+        p,
+        [
+            "proxy.example.org:80",
+            "1190 bytes (1.16 KB",
+            "1 bytes",
+            "00:02"
+        ]
+    );
 }
 
 #[test]
