@@ -103,17 +103,17 @@ fn compile(
     let mut i = start;
     while i < end {
         let c = chars[i];
-        if c == '<' {
-            if let Some(close) = (i + 1..end).find(|&j| chars[j] == '>') {
-                let name: String = chars[i + 1..close].iter().collect();
-                if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    // Every field is lazy: with the closing `$` the last one still takes the
-                    // rest of the line, and the benchmark's splitting rule is reproduced.
-                    out.push_str("(.*?)");
-                    fields.push(name);
-                    i = close + 1;
-                    continue;
-                }
+        if c == '<'
+            && let Some(close) = (i + 1..end).find(|&j| chars[j] == '>')
+        {
+            let name: String = chars[i + 1..close].iter().collect();
+            if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                // Every field is lazy: with the closing `$` the last one still takes the
+                // rest of the line, and the benchmark's splitting rule is reproduced.
+                out.push_str("(.*?)");
+                fields.push(name);
+                i = close + 1;
+                continue;
             }
         }
         if c == ' ' {
@@ -123,17 +123,17 @@ fn compile(
             out.push_str(r"\s+");
             continue;
         }
-        if c == '(' {
-            if let Some(close) = matching_paren(chars, i, end) {
-                if close + 1 < end && chars[close + 1] == '?' {
-                    let inner = compile(chars, i + 1, close, fields, format)?;
-                    out.push_str("(?:");
-                    out.push_str(&inner);
-                    out.push_str(")?");
-                    i = close + 2;
-                    continue;
-                }
-            }
+        if c == '('
+            && let Some(close) = matching_paren(chars, i, end)
+            && close + 1 < end
+            && chars[close + 1] == '?'
+        {
+            let inner = compile(chars, i + 1, close, fields, format)?;
+            out.push_str("(?:");
+            out.push_str(&inner);
+            out.push_str(")?");
+            i = close + 2;
+            continue;
         }
         let mut buf = [0u8; 4];
         out.push_str(&regex::escape(c.encode_utf8(&mut buf)));

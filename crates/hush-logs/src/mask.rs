@@ -232,10 +232,10 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
         .iter()
         .position(|&b| b == b'=')
         .map(|k| start + k)
+        && eq + 1 < value_end
+        && is_key(&bytes[start..eq])
     {
-        if eq + 1 < value_end && is_key(&bytes[start..eq]) {
-            return (masked_value(content, start, end, eq + 1, value_end), false);
-        }
+        return (masked_value(content, start, end, eq + 1, value_end), false);
     }
     let mut first_var = None;
     let mut i = start;
@@ -261,13 +261,13 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
         .iter()
         .rposition(|&b| b == b':')
         .map(|k| start + k);
-    if let Some(c) = colon {
-        if is_key(&bytes[start..c]) {
-            return (
-                masked_value(content, start, end, c + 1, value_end.max(c + 1)),
-                false,
-            );
-        }
+    if let Some(c) = colon
+        && is_key(&bytes[start..c])
+    {
+        return (
+            masked_value(content, start, end, c + 1, value_end.max(c + 1)),
+            false,
+        );
     }
     let var = (start + lead, value_end.max(start + lead));
     (

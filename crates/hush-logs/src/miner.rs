@@ -266,12 +266,11 @@ impl Miner {
     /// [`Self::find_consts`] with the shape's hash known; also says whether the shape cache
     /// answered.
     fn find_hashed(&self, consts: &[&str], hash: u64) -> (Option<usize>, bool) {
-        if let Some(id) = self.cache.get(&hash) {
-            if let Some(&i) = self.index.get(&self.resolve(*id)) {
-                if covers(&self.templates[i].tokens, consts) {
-                    return (Some(i), true);
-                }
-            }
+        if let Some(id) = self.cache.get(&hash)
+            && let Some(&i) = self.index.get(&self.resolve(*id))
+            && covers(&self.templates[i].tokens, consts)
+        {
+            return (Some(i), true);
         }
         let mut best: Option<(usize, usize)> = None; // (wildcards, index)
         for id in self.by_len.get(&consts.len()).into_iter().flatten() {
