@@ -20,6 +20,9 @@ const RESCALE_AT: f64 = 1e200;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TailCalibrator {
     counts: Vec<f64>,
+    /// Fenwick tree over `counts` (node `i` at index `i - 1`), so tails and quantiles cost
+    /// a handful of additions instead of a pass over every bin.
+    tree: Vec<f64>,
     total: f64,
     weight: f64,
     max_seen: f64,
@@ -47,6 +50,7 @@ impl TailCalibrator {
         let decay = 0.5f64.powf(1.0 / half_life.max(1.0));
         Self {
             counts: vec![0.0; BINS],
+            tree: vec![0.0; BINS],
             total: 0.0,
             weight: 1.0,
             max_seen: 0.0,
@@ -62,10 +66,8 @@ impl TailCalibrator {
     /// Probability of a value at least as large as `v` under the history (not including `v`).
     pub fn tail(&self, v: f64, tail_exponent: f64) -> f64 {
         let (idx, frac) = bin_of(v);
-        let mut above = self.counts[idx] * (1.0 - frac);
-        for c in &self.counts[idx + 1..] {
-            above += c;
-        }
+        let own = self.counts.get(idx).copied().unwrap_or(0.0);
+        let above = (self.total - self.prefix(idx)).max(0.0) + own * (1.0 - frac);
         let p = (above + self.weight) / (self.total + self.weight);
         if v > self.max_seen && self.max_seen > 0.0 {
             // Past every recorded value the rank is 1/(n+1) whatever the margin; a power law
@@ -80,13 +82,21 @@ impl TailCalibrator {
     pub fn observe(&mut self, v: f64) {
         let (idx, _) = bin_of(v);
         self.weight *= self.growth;
-        self.counts[idx] += self.weight;
+        if let Some(c) = self.counts.get_mut(idx) {
+            *c += self.weight;
+        }
+        let mut i = idx + 1;
+        while let Some(node) = self.tree.get_mut(i - 1) {
+            *node += self.weight;
+            i += i & i.wrapping_neg();
+        }
         self.total += self.weight;
         // The record decays too, at the same pace, so an old burst stops masking new ones.
         self.max_seen = (self.max_seen / self.growth).max(v);
         if self.weight > RESCALE_AT {
             let k = 1.0 / self.weight;
             self.counts.iter_mut().for_each(|c| *c *= k);
+            self.tree.iter_mut().for_each(|c| *c *= k);
             self.total *= k;
             self.weight = 1.0;
         }
@@ -102,25 +112,45 @@ impl TailCalibrator {
             let m = self.max_seen.max(f64::MIN_POSITIVE);
             return m * (p0 / p.max(f64::MIN_POSITIVE)).powf(1.0 / tail_exponent);
         }
-        let mut above = 0.0;
-        for idx in (0..BINS).rev() {
-            let c = self.counts[idx];
-            if above + c >= target {
-                let frac = if c > 0.0 {
-                    1.0 - (target - above) / c
-                } else {
-                    0.0
-                };
-                let lo = if idx == 0 {
-                    0.0
-                } else {
-                    (LO_LOG2 + ((idx - 1) as f64 + frac) / PER_OCTAVE).exp2()
-                };
-                return lo.min(self.max_seen.max(lo));
+        // The bin where the weight above first reaches `target`: the first bin (from the bottom)
+        // whose inclusive prefix reaches `total - target`, found by descending the tree.
+        let goal = self.total - target;
+        let (mut pos, mut acc) = (0usize, 0.0);
+        let mut step = BINS.next_power_of_two();
+        while step > 0 {
+            let next = pos + step;
+            if let Some(&node) = self.tree.get(next - 1)
+                && acc + node < goal
+            {
+                pos = next;
+                acc += node;
             }
-            above += c;
+            step /= 2;
         }
-        0.0
+        let idx = pos.min(BINS - 1);
+        let c = self.counts.get(idx).copied().unwrap_or(0.0);
+        let above = self.total - acc - c;
+        let frac = if c > 0.0 {
+            (1.0 - (target - above) / c).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let lo = if idx == 0 {
+            0.0
+        } else {
+            (LO_LOG2 + ((idx - 1) as f64 + frac) / PER_OCTAVE).exp2()
+        };
+        lo.min(self.max_seen.max(lo))
+    }
+
+    /// Sum of the bins below `idx`.
+    fn prefix(&self, idx: usize) -> f64 {
+        let (mut i, mut sum) = (idx.min(self.tree.len()), 0.0);
+        while i > 0 {
+            sum += self.tree.get(i - 1).copied().unwrap_or(0.0);
+            i &= i - 1;
+        }
+        sum + self.counts.get(idx).copied().unwrap_or(0.0)
     }
 }
 

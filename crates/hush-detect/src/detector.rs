@@ -95,10 +95,39 @@ pub struct Detector {
     cal: Vec<TailCalibrator>,
     /// Decision threshold on the score, moved by feedback.
     threshold: f64,
+    /// [`tail_at`] of `threshold`, for the band.
+    threshold_tail: f64,
+    rates: Rates,
 }
 
 fn alpha(half_life: f64) -> f64 {
     1.0 - 0.5f64.powf(1.0 / half_life)
+}
+
+/// Smoothing factors derived once from the config (powers are the costliest part of a step).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+struct Rates {
+    short: f64,
+    level: f64,
+    season: f64,
+    scale: f64,
+}
+
+impl Rates {
+    fn of(cfg: &Config) -> Self {
+        Self {
+            short: alpha(cfg.level_window as f64),
+            level: alpha(cfg.level_half_life),
+            season: alpha(cfg.season_half_life),
+            scale: alpha(cfg.scale_half_life),
+        }
+    }
+}
+
+/// Per-feature tail probability at which a point reaches `threshold` (inverse of the score map).
+fn tail_at(threshold: f64, score_decades: f64) -> f64 {
+    let novelty = -(1.0 - threshold).max(1e-12).log(4.0) * score_decades;
+    10f64.powf(-novelty) / FEATURES as f64
 }
 
 impl Detector {
@@ -132,6 +161,8 @@ impl Detector {
             peak: 0.0,
             cal,
             threshold,
+            threshold_tail: tail_at(threshold, cfg.score_decades),
+            rates: Rates::of(&cfg),
             cfg,
         })
     }
@@ -195,6 +226,7 @@ impl Detector {
             Verdict::TruePositive => self.threshold.min(self.cfg.alert_score().max(score)),
         }
         .clamp(0.05, 0.999_999);
+        self.threshold_tail = tail_at(self.threshold, self.cfg.score_decades);
     }
 
     fn season_target(&self) -> usize {
@@ -369,7 +401,7 @@ impl Detector {
         let zl = self.recent_sum / (k as f64).sqrt();
 
         // Variance: recent absolute residuals against the usual ones.
-        let a_short = alpha(self.cfg.level_window as f64);
+        let a_short = self.rates.short;
         self.short_mad += a_short * (r.abs().min(Z_CAP * sigma) - self.short_mad);
         let fv = self.short_mad / (self.mad * MAD_TO_SIGMA).max(sigma);
 
@@ -444,9 +476,7 @@ impl Detector {
             self.since_alert = 0;
             self.peak = novelty;
         }
-        // Invert the score map: the tail probability at which a point reaches the threshold.
-        let novelty_thr = -(1.0 - self.threshold).max(1e-12).log(4.0) * self.cfg.score_decades;
-        let p_thr = 10f64.powf(-novelty_thr) / FEATURES as f64;
+        let p_thr = self.threshold_tail;
         let half = self.cal.first().map_or(f64::INFINITY, |c| {
             c.quantile_for_tail(p_thr, self.cfg.tail_exponent)
         }) * sigma;
@@ -469,10 +499,10 @@ impl Detector {
     fn learn(&mut self, idx: u64, r: f64, sigma: f64) {
         let lim = self.cfg.clip * sigma;
         let rc = r.clamp(-lim, lim);
-        let a_l = alpha(self.cfg.level_half_life);
+        let a_l = self.rates.level;
         self.level += a_l * rc;
         if self.period > 0 {
-            let a_s = alpha(self.cfg.season_half_life);
+            let a_s = self.rates.season;
             let slot = (idx % self.period as u64) as usize;
             if let Some(s) = self.season.get_mut(slot) {
                 let v = *s as f64 + a_s * (1.0 - a_l) * rc;
@@ -481,7 +511,7 @@ impl Detector {
                 self.season_hi = self.season_hi.max(v);
             }
         }
-        self.mad += alpha(self.cfg.scale_half_life) * (r.abs().min(lim) - self.mad);
+        self.mad += self.rates.scale * (r.abs().min(lim) - self.mad);
     }
 }
 

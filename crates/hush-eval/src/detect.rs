@@ -9,6 +9,7 @@
 //! - any other value that is not a number, or a row with the wrong number of fields, is an
 //!   error naming the file and line.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -81,10 +82,17 @@ pub fn read_series(path: &Path) -> Result<Series> {
         timestamps: Vec::new(),
         values: Vec::new(),
     };
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec =
-            rec.with_context(|| format!("`{}` line {line}: malformed row", path.display()))?;
+    // One record buffer for the whole file: no allocation per row.
+    let mut rec = csv::StringRecord::new();
+    let mut line = 1usize;
+    loop {
+        line += 1;
+        let more = rdr
+            .read_record(&mut rec)
+            .with_context(|| format!("`{}` line {line}: malformed row", path.display()))?;
+        if !more {
+            break;
+        }
         let raw = rec.get(v_col).unwrap_or("").trim();
         let value = match raw {
             "" | "NaN" | "nan" | "null" | "NA" => None,
@@ -121,39 +129,35 @@ pub fn write_output<W: std::io::Write>(w: W, s: &Series, out: &[Outcome]) -> Res
         "upper",
         "reason",
     ])?;
-    let num = |v: f64| {
-        if v.is_finite() {
-            format!("{v:.6}")
-        } else {
-            String::new()
-        }
-    };
+    // Fields are formatted into reused buffers: the writer is on the hot path of a backtest.
+    let mut bufs: [String; 6] = Default::default();
     for ((ts, v), o) in s.timestamps.iter().zip(&s.values).zip(out) {
-        let (e, lo, hi) = o
-            .band
-            .map_or((String::new(), String::new(), String::new()), |b| {
-                (num(b.expected), num(b.lower), num(b.upper))
-            });
-        let reason = match o.explanation {
-            Some(x) if o.anomaly || v.is_none() => x.to_string(),
-            None if v.is_none() => "missing_data".to_string(),
-            _ => String::new(),
-        };
-        let score = if v.is_some() {
-            format!("{:.6}", o.score)
-        } else {
-            String::new()
-        };
-        wr.write_record([
-            ts.as_str(),
-            &v.map(|x| x.to_string()).unwrap_or_default(),
-            &score,
-            if o.anomaly { "1" } else { "0" },
-            &e,
-            &lo,
-            &hi,
-            &reason,
-        ])?;
+        bufs.iter_mut().for_each(String::clear);
+        let [value, score, e, lo, hi, reason] = &mut bufs;
+        if let Some(x) = v {
+            let _ = write!(value, "{x}");
+            let _ = write!(score, "{:.6}", o.score);
+        }
+        if let Some(b) = o.band {
+            for (buf, x) in [
+                (&mut *e, b.expected),
+                (&mut *lo, b.lower),
+                (&mut *hi, b.upper),
+            ] {
+                if x.is_finite() {
+                    let _ = write!(buf, "{x:.6}");
+                }
+            }
+        }
+        match o.explanation {
+            Some(x) if o.anomaly || v.is_none() => {
+                let _ = write!(reason, "{x}");
+            }
+            None if v.is_none() => reason.push_str("missing_data"),
+            _ => {}
+        }
+        let label = if o.anomaly { "1" } else { "0" };
+        wr.write_record([ts.as_str(), value, score, label, e, lo, hi, reason])?;
     }
     wr.flush()?;
     Ok(())
