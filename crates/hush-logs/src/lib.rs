@@ -15,12 +15,15 @@
 
 mod error;
 mod format;
+mod line;
 mod mask;
 mod miner;
 mod template;
+mod types;
 
 pub use error::{FormatError, MinerError};
 pub use format::{CONTENT_FIELD, LineFormat, SplitLine};
 pub use mask::WILDCARD;
-pub use miner::{Change, LineMatch, Miner, MinerConfig, MinerState, MinerStats};
+pub use miner::Miner;
 pub use template::{Template, TemplateId, Token};
+pub use types::{Change, LineMatch, MinerConfig, MinerState, MinerStats};

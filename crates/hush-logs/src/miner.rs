@@ -1,121 +1,27 @@
-//! The online miner: a Drain-style search (He et al., "Drain: An Online Log Parsing Approach
-//! with Fixed Depth Tree", ICWS 2017) over masked lines, with templates keyed by their number
-//! of constant words and first word, that generalise in place, merge when they become equal,
-//! and are evicted (rarest first) past a cap.
-
-use std::collections::HashMap;
-
-use serde::{Deserialize, Serialize};
+//! The online miner.
+//!
+//! A line is masked (see `mask`) into constant words and variable runs ("gaps"). It joins the
+//! most specific template whose constant positions all agree with its words (positions already
+//! generalised to `<*>` accept any word); a shape cache makes that one hash lookup for lines
+//! seen before. A line that fits no template is compared with its *siblings*: templates with the
+//! same number of words that differ from it at a few positions only (at most `1 - similarity`
+//! of them, as in Drain's similarity threshold — He et al., "Drain: An Online Log Parsing
+//! Approach with Fixed Depth Tree", ICWS 2017). Only when those positions have shown at least
+//! `min_variants` distinct words are the siblings folded into the oldest one with `<*>` there —
+//! frequent alternatives such as `Started`/`Stopped` stay apart, many user names do not. This
+//! follows Brain's observation that constants are the words that recur while variables vary
+//! (Yu et al., "Brain: Log Parsing with Bidirectional Parallel Tree", IEEE TSC 2023), applied
+//! online. Merged ids become aliases of the survivor; past `max_templates` the rarest tenth is
+//! evicted and counted.
 
 use crate::error::MinerError;
+use crate::line::{
+    IntMap, Scratch, covers, params, push_history, recycle, shape_hash, shape_into, widen_gaps,
+};
 use crate::mask::{Piece, pieces_into};
 use crate::template::{Template, TemplateId, Token};
-
-/// Miner settings. One configuration serves every log source; nothing here is per system.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MinerConfig {
-    /// Fraction of constant positions sibling templates must share to be merged (0..=1).
-    pub similarity: f64,
-    /// Distinct words seen at a position before it is taken for a variable (at least 2).
-    pub min_variants: usize,
-    /// Templates kept; past it the rarest tenth is evicted.
-    pub max_templates: usize,
-    /// Tokens looked at per line; the rest of a longer line is one variable.
-    pub max_tokens: usize,
-    /// Earlier texts and merged ids remembered per template.
-    pub history: usize,
-}
-
-impl Default for MinerConfig {
-    fn default() -> Self {
-        Self {
-            similarity: 0.6,
-            min_variants: 5,
-            max_templates: 10_000,
-            max_tokens: 256,
-            history: 8,
-        }
-    }
-}
-
-impl MinerConfig {
-    /// Checks every value is in range.
-    pub fn validate(&self) -> Result<(), MinerError> {
-        let bad = |name, reason: &str| {
-            Err(MinerError::InvalidConfig {
-                name,
-                reason: reason.into(),
-            })
-        };
-        if !(0.0..=1.0).contains(&self.similarity) {
-            return bad("similarity", "must be within 0..=1");
-        }
-        if self.min_variants < 2 {
-            return bad("min_variants", "must be at least 2");
-        }
-        if self.max_templates == 0 {
-            return bad("max_templates", "must be at least 1");
-        }
-        if self.max_tokens < 2 {
-            return bad("max_tokens", "must be at least 2");
-        }
-        Ok(())
-    }
-}
-
-/// What learning a line did to its template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Change {
-    /// The line started a new template.
-    Created,
-    /// The template became more general (its text changed; the id did not).
-    Generalised,
-    /// The template already covered the line.
-    Unchanged,
-}
-
-/// The outcome of [`Miner::add`] for one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineMatch<'a> {
-    /// The line's template.
-    pub id: TemplateId,
-    /// What happened to that template.
-    pub change: Change,
-    /// The text behind each `<*>` of the template, in order, borrowed from the line (empty
-    /// where the template has a variable this line lacks).
-    pub params: Vec<&'a str>,
-}
-
-/// Counters over the miner's life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MinerStats {
-    /// Lines learned.
-    pub lines: u64,
-    /// Templates created.
-    pub created: u64,
-    /// Templates merged into an older one.
-    pub merged: u64,
-    /// Templates evicted by the cap.
-    pub evicted: u64,
-}
-
-/// Everything a [`Miner`] needs to resume: the wire and storage form of its state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MinerState {
-    /// Format version of this structure.
-    pub version: u32,
-    /// The configuration in force.
-    pub config: MinerConfig,
-    /// The next id to hand out.
-    pub next_id: u64,
-    /// Counters.
-    pub stats: MinerStats,
-    /// The templates.
-    pub templates: Vec<Template>,
-}
-
-const STATE_VERSION: u32 = 1;
+use crate::types::{Change, LineMatch, MinerConfig, MinerState, MinerStats, STATE_VERSION};
+use std::collections::HashMap;
 
 /// An online template miner. Feed it lines' content with [`Miner::add`].
 #[derive(Debug, Clone)]
@@ -580,147 +486,4 @@ impl Miner {
         }
         Ok(m)
     }
-}
-
-/// The constant words of a line and where its variable runs are (into cleared buffers).
-fn shape_into<'p>(pieces: &'p [Piece<'_>], consts: &mut Vec<&'p str>, gaps: &mut Vec<bool>) {
-    consts.clear();
-    gaps.clear();
-    gaps.push(false);
-    for p in pieces {
-        if p.gap {
-            if let Some(last) = gaps.last_mut() {
-                *last = true;
-            }
-        } else {
-            consts.push(&*p.text);
-            gaps.push(false);
-        }
-    }
-}
-
-/// Empties `v` and hands its allocation to a vector of the same layout but another lifetime
-/// (the standard library collects a mapped `IntoIter` in place), so per-line buffers that
-/// borrow the line can be kept between lines.
-fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
-    v.clear();
-    v.into_iter().filter_map(|_| None).collect()
-}
-
-/// Per-line buffers kept between lines; always empty between calls.
-#[derive(Debug, Clone, Default)]
-struct Scratch {
-    pieces: Vec<Piece<'static>>,
-    consts: Vec<&'static str>,
-    gaps: Vec<bool>,
-}
-
-/// Adds the line's variable runs to `t`; returns whether its text changed.
-fn widen_gaps(t: &mut Template, gaps: &[bool], history: usize) -> bool {
-    if !t.gaps.iter().zip(gaps).any(|(have, line)| *line && !*have) {
-        return false;
-    }
-    let before = t.text();
-    for (have, line) in t.gaps.iter_mut().zip(gaps) {
-        *have |= *line;
-    }
-    push_history(t, before, history);
-    true
-}
-
-fn push_history(t: &mut Template, before: String, history: usize) {
-    if history > 0 && t.text() != before {
-        if t.history.len() >= history {
-            t.history.remove(0);
-        }
-        t.history.push(before);
-    }
-}
-
-/// Whether a template's tokens accept a line's constant words.
-fn covers(tokens: &[Token], consts: &[&str]) -> bool {
-    tokens.len() == consts.len()
-        && tokens.iter().zip(consts).all(|(t, c)| match t {
-            Token::Wild => true,
-            Token::Const(s) => **s == **c,
-        })
-}
-
-/// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
-fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a str> {
-    let mut out = Vec::new();
-    let mut run: Option<(usize, usize)> = None;
-    let mut ci = 0;
-    let flush = |out: &mut Vec<&'a str>, run: &mut Option<(usize, usize)>, ci: usize| {
-        if t.gaps.get(ci).copied().unwrap_or(false) {
-            out.push(run.map_or("", |(s, e)| &content[s..e]));
-        }
-        *run = None;
-    };
-    for p in pieces {
-        if p.gap {
-            let (vs, ve) = p.var.unwrap_or(p.span);
-            run = Some(run.map_or((vs, ve), |(s, _)| (s, ve)));
-            continue;
-        }
-        flush(&mut out, &mut run, ci);
-        match t.tokens.get(ci) {
-            Some(Token::Wild) => out.push(&content[p.span.0..p.span.1]),
-            // A constant covering this piece has the piece's text, so one `<*>` per masked part.
-            Some(Token::Const(_)) => out.extend(p.var.map(|(s, e)| &content[s..e])),
-            None => {}
-        }
-        ci += 1;
-    }
-    flush(&mut out, &mut run, ci);
-    out
-}
-
-/// A map keyed by integers (ids, lengths, hashes): no need for SipHash's flood resistance,
-/// the keys are not chosen by the input's author (shape hashes are verified on use).
-type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
-
-/// Multiplicative hashing of one integer (Fibonacci hashing).
-#[derive(Default)]
-struct IntHasher(u64);
-
-impl std::hash::Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-/// A hash of the constant words (with their count and boundaries), eight bytes at a time:
-/// the key of the shape cache. Hits are verified, so collisions only cost a search.
-fn shape_hash(consts: &[&str]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h: u64 = consts.len() as u64;
-    for c in consts {
-        let bytes = c.as_bytes();
-        let mut chunks = bytes.chunks_exact(8);
-        for ch in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(ch);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        let mut w = [0u8; 8];
-        let rest = chunks.remainder();
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
 }

@@ -1,0 +1,154 @@
+//! Per-line work shared by the miner's operations: a line's shape, matching it against a
+//! template, extracting its parameters, and the hashing behind the shape cache.
+
+use std::collections::HashMap;
+
+use crate::mask::Piece;
+use crate::template::{Template, Token};
+
+/// The constant words of a line and where its variable runs are (into cleared buffers).
+pub(crate) fn shape_into<'p>(
+    pieces: &'p [Piece<'_>],
+    consts: &mut Vec<&'p str>,
+    gaps: &mut Vec<bool>,
+) {
+    consts.clear();
+    gaps.clear();
+    gaps.push(false);
+    for p in pieces {
+        if p.gap {
+            if let Some(last) = gaps.last_mut() {
+                *last = true;
+            }
+        } else {
+            consts.push(&*p.text);
+            gaps.push(false);
+        }
+    }
+}
+
+/// Empties `v` and hands its allocation to a vector of the same layout but another lifetime
+/// (the standard library collects a mapped `IntoIter` in place), so per-line buffers that
+/// borrow the line can be kept between lines.
+pub(crate) fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+/// Per-line buffers kept between lines; always empty between calls.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scratch {
+    pub(crate) pieces: Vec<Piece<'static>>,
+    pub(crate) consts: Vec<&'static str>,
+    pub(crate) gaps: Vec<bool>,
+}
+
+/// Adds the line's variable runs to `t`; returns whether its text changed.
+pub(crate) fn widen_gaps(t: &mut Template, gaps: &[bool], history: usize) -> bool {
+    if !t.gaps.iter().zip(gaps).any(|(have, line)| *line && !*have) {
+        return false;
+    }
+    let before = t.text();
+    for (have, line) in t.gaps.iter_mut().zip(gaps) {
+        *have |= *line;
+    }
+    push_history(t, before, history);
+    true
+}
+
+pub(crate) fn push_history(t: &mut Template, before: String, history: usize) {
+    if history > 0 && t.text() != before {
+        if t.history.len() >= history {
+            t.history.remove(0);
+        }
+        t.history.push(before);
+    }
+}
+
+/// Whether a template's tokens accept a line's constant words.
+pub(crate) fn covers(tokens: &[Token], consts: &[&str]) -> bool {
+    tokens.len() == consts.len()
+        && tokens.iter().zip(consts).all(|(t, c)| match t {
+            Token::Wild => true,
+            Token::Const(s) => **s == **c,
+        })
+}
+
+/// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
+pub(crate) fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut run: Option<(usize, usize)> = None;
+    let mut ci = 0;
+    let flush = |out: &mut Vec<&'a str>, run: &mut Option<(usize, usize)>, ci: usize| {
+        if t.gaps.get(ci).copied().unwrap_or(false) {
+            out.push(run.map_or("", |(s, e)| &content[s..e]));
+        }
+        *run = None;
+    };
+    for p in pieces {
+        if p.gap {
+            let (vs, ve) = p.var.unwrap_or(p.span);
+            run = Some(run.map_or((vs, ve), |(s, _)| (s, ve)));
+            continue;
+        }
+        flush(&mut out, &mut run, ci);
+        match t.tokens.get(ci) {
+            Some(Token::Wild) => out.push(&content[p.span.0..p.span.1]),
+            // A constant covering this piece has the piece's text, so one `<*>` per masked part.
+            Some(Token::Const(_)) => out.extend(p.var.map(|(s, e)| &content[s..e])),
+            None => {}
+        }
+        ci += 1;
+    }
+    flush(&mut out, &mut run, ci);
+    out
+}
+
+/// A map keyed by integers (ids, lengths, hashes): no need for SipHash's flood resistance,
+/// the keys are not chosen by the input's author (shape hashes are verified on use).
+pub(crate) type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
+/// Multiplicative hashing of one integer (Fibonacci hashing).
+#[derive(Default)]
+pub(crate) struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A hash of the constant words (with their count and boundaries), eight bytes at a time:
+/// the key of the shape cache. Hits are verified, so collisions only cost a search.
+pub(crate) fn shape_hash(consts: &[&str]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = consts.len() as u64;
+    for c in consts {
+        let bytes = c.as_bytes();
+        let mut chunks = bytes.chunks_exact(8);
+        for ch in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(ch);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let mut w = [0u8; 8];
+        let rest = chunks.remainder();
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
