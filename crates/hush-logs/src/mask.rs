@@ -174,6 +174,20 @@ fn classify(
         };
         (piece, numeric)
     };
+    if tok.contains(&b'*') && contains(tok, WILDCARD.as_bytes()) {
+        // A literal `<*>` in the input is treated as the variable it stands for, so every
+        // `<*>` of a template text has a parameter.
+        let var = Some((start, end));
+        return (
+            Piece {
+                text: Cow::Borrowed(""),
+                gap: true,
+                span: (start, end),
+                var,
+            },
+            false,
+        );
+    }
     if core.is_empty() {
         return (constant(content, start, end), false);
     }
