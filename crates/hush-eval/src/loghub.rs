@@ -182,3 +182,46 @@ pub fn evaluate(sys: &System, config: &MinerConfig, dump: Option<&PathBuf>) -> R
         content_mismatches: mismatches,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The development data: `HUSH_LOGHUB_DATA`, or `../shared/datasets/loghub_2k` beside the
+    /// checkout (tests are skipped when neither exists).
+    fn data() -> Option<PathBuf> {
+        let p = std::env::var_os("HUSH_LOGHUB_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/loghub_2k")
+            });
+        p.is_dir().then_some(p)
+    }
+
+    #[test]
+    fn formats_reproduce_the_published_content_column() {
+        let Some(dir) = data() else { return };
+        for name in data::systems(&dir).unwrap() {
+            let sys = data::load(&dir, &name).unwrap();
+            let score = evaluate(&sys, &MinerConfig::default(), None).unwrap();
+            assert_eq!(score.content_mismatches, 0, "{name}");
+            assert_eq!(sys.lines.len(), 2000, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_development_system_scores_well() {
+        let Some(dir) = data() else { return };
+        let mut total = 0.0;
+        let names = data::systems(&dir).unwrap();
+        for name in &names {
+            let sys = data::load(&dir, name).unwrap();
+            total += evaluate(&sys, &MinerConfig::default(), None).unwrap().ga;
+        }
+        assert!(
+            total / names.len() as f64 >= 0.95,
+            "average GA {}",
+            total / names.len() as f64
+        );
+    }
+}

@@ -207,3 +207,54 @@ fn for_each_line(
     bar.finish_and_clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: &std::path::Path, input: &str, format: Option<&str>) -> ParseArgs {
+        ParseArgs {
+            input: input.to_string(),
+            format: format.map(str::to_string),
+            output: dir.join("out.csv"),
+            templates: Some(dir.join("templates.csv")),
+            state: Some(dir.join("state.json")),
+            similarity: None,
+            max_templates: None,
+        }
+    }
+
+    #[test]
+    fn writes_final_templates_counts_unmatched_lines_and_keeps_ids_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("in.log");
+        let lines = b"2024-01-01 10:00:00 INFO conn: opened 10.0.0.1:80\r\n\
+                     2024-01-01 10:00:01 INFO conn: opened 10.0.0.2:81\n\
+                     garbage without the header\n\
+                     2024-01-01 10:00:02 WARN conn: closed \xff after 3 ms\n";
+        std::fs::write(&log, lines).unwrap();
+        let a = args(
+            dir.path(),
+            log.to_str().unwrap(),
+            Some("<Date> <Time> <Level> <Component>: <Content>"),
+        );
+        let s = parse(&a).unwrap();
+        assert_eq!(s.lines, 4);
+        assert_eq!(s.unmatched, 1);
+        let out = std::fs::read_to_string(&a.output).unwrap();
+        let rows: Vec<&str> = out.lines().collect();
+        assert_eq!(rows[0], "LineId,EventId,EventTemplate,ParameterList");
+        assert!(rows[1].starts_with("1,T1,opened <*>,"), "{}", rows[1]);
+        assert!(rows[2].starts_with("2,T1,opened <*>,"), "{}", rows[2]);
+        assert!(
+            rows[3].starts_with("3,T2,garbage without the header,"),
+            "{}",
+            rows[3]
+        );
+        assert!(rows[4].starts_with("4,T3,closed"), "{}", rows[4]);
+        // A second run resumes the saved state: the same lines get the same ids.
+        let again = parse(&a).unwrap();
+        assert_eq!(again.templates, s.templates);
+        assert_eq!(std::fs::read_to_string(&a.output).unwrap(), out);
+    }
+}
