@@ -10,5 +10,6 @@ pub mod loghub;
 pub mod logs;
 pub mod m4;
 pub mod nab;
+pub mod petshop;
 pub mod progress;
 pub mod simulate;

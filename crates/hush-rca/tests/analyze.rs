@@ -1,0 +1,305 @@
+//! Behaviour of `analyze` on small generated estates: a chain, a fan-out, noise, changes, bad
+//! input. Each estate is a graph plus series with a baseline hour and a fault injected at known
+//! services.
+
+use hush_rca::analyze::Target;
+use hush_rca::explain::Culprit;
+use hush_rca::{
+    ChangeEvent, Incident, MetricKind, NodeKind, Provenance, Ranker, RcaConfig, RcaError, Series,
+    SeriesKey, ServiceGraph, TimeRange, Verdict, analyze,
+};
+
+const STEP: i64 = 60;
+const BASE: usize = 60;
+const FAULT_AT: i64 = BASE as i64 * STEP;
+
+/// Deterministic jitter in [-1, 1] so tests need no RNG crate.
+fn jitter(i: usize, salt: usize) -> f64 {
+    let x = (i * 7919 + salt * 104_729) % 1000;
+    x as f64 / 500.0 - 1.0
+}
+
+/// Latency series: ~`level` ± 3 %, multiplied by `factor` from `onset` on.
+fn latency(service: &str, level: f64, factor: f64, onset: i64, salt: usize) -> Series {
+    let n = BASE + 10;
+    let times: Vec<i64> = (0..n as i64).map(|i| i * STEP).collect();
+    let values = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let v = level * (1.0 + 0.03 * jitter(i, salt));
+            if *t >= onset { v * factor } else { v }
+        })
+        .collect();
+    Series::new(
+        SeriesKey::new(service, MetricKind::Latency, "latency p90"),
+        times,
+        values,
+    )
+}
+
+fn chain() -> ServiceGraph {
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "checkout", Provenance::Traces);
+    g.add_call("checkout", "payments", Provenance::Traces);
+    g.add_call("payments", "payments-db", Provenance::Config);
+    g.add_call("web", "search", Provenance::Traces);
+    g
+}
+
+fn incident(target: Option<&str>) -> Incident {
+    Incident {
+        target: target.map(|s| Target {
+            service: s.to_owned(),
+            kind: MetricKind::Latency,
+            name: Some("latency p90".to_owned()),
+        }),
+        onset: FAULT_AT,
+        baseline: TimeRange::new(0, FAULT_AT - 1),
+        window: TimeRange::new(FAULT_AT, FAULT_AT + 9 * STEP),
+    }
+}
+
+fn estate(db_factor: f64) -> Vec<Series> {
+    // The db slows down first; each caller a minute later and a little less.
+    vec![
+        latency("payments-db", 0.02, db_factor, FAULT_AT, 1),
+        latency(
+            "payments",
+            0.05,
+            1.0 + (db_factor - 1.0) * 0.6,
+            FAULT_AT + STEP,
+            2,
+        ),
+        latency(
+            "checkout",
+            0.10,
+            1.0 + (db_factor - 1.0) * 0.3,
+            FAULT_AT + 2 * STEP,
+            3,
+        ),
+        latency(
+            "web",
+            0.20,
+            1.0 + (db_factor - 1.0) * 0.2,
+            FAULT_AT + 3 * STEP,
+            4,
+        ),
+        latency("search", 0.03, 1.0, FAULT_AT, 5),
+    ]
+}
+
+fn services(cfg: &RcaConfig, series: &[Series], changes: &[ChangeEvent]) -> Vec<String> {
+    let report = analyze(&chain(), series, changes, &incident(Some("web")), cfg).expect("analyze");
+    report.hypotheses.into_iter().map(|h| h.service).collect()
+}
+
+#[test]
+fn every_ranker_puts_the_deepest_abnormal_service_first() {
+    for ranker in [
+        Ranker::Traversal,
+        Ranker::PageRank,
+        Ranker::Robust,
+        Ranker::Ensemble,
+    ] {
+        let cfg = RcaConfig {
+            ranker,
+            ..RcaConfig::default()
+        };
+        let got = services(&cfg, &estate(5.0), &[]);
+        assert_eq!(
+            got.first().map(String::as_str),
+            Some("payments-db"),
+            "{ranker:?}: {got:?}"
+        );
+        assert!(
+            !got.contains(&"search".to_owned()),
+            "{ranker:?}: healthy service ranked"
+        );
+    }
+}
+
+#[test]
+fn normal_window_abstains() {
+    let report = analyze(
+        &chain(),
+        &estate(1.0),
+        &[],
+        &incident(Some("web")),
+        &RcaConfig::default(),
+    )
+    .expect("ok");
+    assert!(matches!(report.verdict, Verdict::NoRootCause { .. }));
+    assert!(report.hypotheses.is_empty());
+    let report = analyze(
+        &chain(),
+        &estate(1.0),
+        &[],
+        &incident(None),
+        &RcaConfig::default(),
+    )
+    .expect("ok");
+    assert!(matches!(report.verdict, Verdict::NoRootCause { .. }));
+}
+
+#[test]
+fn evidence_chain_runs_from_cause_to_symptom_in_time_order() {
+    let report = analyze(
+        &chain(),
+        &estate(5.0),
+        &[],
+        &incident(Some("web")),
+        &RcaConfig::default(),
+    )
+    .expect("ok");
+    let top = &report.hypotheses[0];
+    let services: Vec<&str> = top.evidence.iter().map(|e| e.service.as_str()).collect();
+    assert_eq!(services, ["payments-db", "payments", "checkout", "web"]);
+    assert!(
+        top.evidence.windows(2).all(|w| w[0].at <= w[1].at),
+        "{:?}",
+        top.evidence
+    );
+    assert!(
+        top.summary.starts_with("payments-db latency p90 rose"),
+        "{}",
+        top.summary
+    );
+    assert!(
+        top.summary.contains(" → payments latency p90 rose"),
+        "{}",
+        top.summary
+    );
+    assert!(matches!(&top.culprit, Culprit::Series { key, .. } if key.service == "payments-db"));
+    assert!(
+        top.first_checks.iter().any(|c| c.contains("slow queries")),
+        "{:?}",
+        top.first_checks
+    );
+}
+
+#[test]
+fn recent_deploy_becomes_the_culprit_and_is_worded() {
+    let deploy = ChangeEvent {
+        service: "payments".to_owned(),
+        kind: "deploy".to_owned(),
+        description: "payments v1.8".to_owned(),
+        author: None,
+        at: FAULT_AT - 60,
+    };
+    // Fault in payments itself this time, with a deploy a minute earlier.
+    let mut series = estate(1.0);
+    series[1] = latency("payments", 0.05, 4.0, FAULT_AT, 2);
+    series[2] = latency("checkout", 0.10, 2.0, FAULT_AT + STEP, 3);
+    series[3] = latency("web", 0.20, 1.6, FAULT_AT + 2 * STEP, 4);
+    let report = analyze(
+        &chain(),
+        &series,
+        &[deploy],
+        &incident(Some("web")),
+        &RcaConfig::default(),
+    )
+    .expect("ok");
+    let top = &report.hypotheses[0];
+    assert_eq!(top.service, "payments");
+    assert!(matches!(&top.culprit, Culprit::Change(c) if c.description == "payments v1.8"));
+    assert!(
+        top.summary.contains("payments v1.8 was deployed at 00:59"),
+        "{}",
+        top.summary
+    );
+}
+
+#[test]
+fn old_change_does_not_move_the_ranking() {
+    let old = ChangeEvent {
+        service: "search".to_owned(),
+        kind: "config".to_owned(),
+        description: "search cache ttl".to_owned(),
+        author: Some("ops".to_owned()),
+        at: FAULT_AT - 3 * 3600,
+    };
+    let got = services(&RcaConfig::default(), &estate(5.0), &[old]);
+    assert_eq!(got.first().map(String::as_str), Some("payments-db"));
+    assert!(!got.contains(&"search".to_owned()));
+}
+
+#[test]
+fn inferred_nodes_yield_to_the_service_they_mirror() {
+    let mut g = chain();
+    g.add_service("lb_remote", NodeKind::Inferred);
+    g.add_call("web", "lb_remote", Provenance::Traces);
+    let mut series = estate(1.0);
+    series[0] = latency("payments-db", 0.02, 4.0, FAULT_AT, 1);
+    series.push(latency("lb_remote", 0.01, 10.0, FAULT_AT, 9));
+    series[3] = latency("web", 0.20, 2.0, FAULT_AT, 4);
+    series[2] = latency("checkout", 0.10, 2.0, FAULT_AT, 3);
+    series[1] = latency("payments", 0.05, 3.0, FAULT_AT, 2);
+    let report = analyze(
+        &g,
+        &series,
+        &[],
+        &incident(Some("web")),
+        &RcaConfig::default(),
+    )
+    .expect("ok");
+    assert_eq!(report.hypotheses[0].service, "payments-db");
+}
+
+#[test]
+fn bad_input_is_an_error_that_names_it() {
+    let cfg = RcaConfig::default();
+    let err = analyze(&chain(), &estate(5.0), &[], &incident(Some("nope")), &cfg).unwrap_err();
+    assert_eq!(err, RcaError::UnknownTarget("nope".to_owned()));
+    let mut series = estate(5.0);
+    series.push(latency("ghost", 1.0, 1.0, 0, 7));
+    let err = analyze(&chain(), &series, &[], &incident(Some("web")), &cfg).unwrap_err();
+    assert!(err.to_string().contains("`ghost`"), "{err}");
+    let mut inc = incident(Some("web"));
+    inc.window = TimeRange::new(10, 5);
+    assert!(matches!(
+        analyze(&chain(), &estate(5.0), &[], &inc, &cfg),
+        Err(RcaError::BadRange { .. })
+    ));
+    let mut ragged = estate(5.0);
+    ragged[0].values.pop();
+    assert!(matches!(
+        analyze(&chain(), &ragged, &[], &incident(Some("web")), &cfg),
+        Err(RcaError::RaggedSeries(_))
+    ));
+    let bad = RcaConfig {
+        restart: 2.0,
+        ..cfg
+    };
+    assert!(matches!(
+        analyze(&chain(), &estate(5.0), &[], &incident(Some("web")), &bad),
+        Err(RcaError::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn hostile_values_do_not_panic() {
+    let mut series = estate(5.0);
+    series[0].values = vec![f64::NAN; series[0].times.len()];
+    series[1].values.iter_mut().for_each(|v| *v = f64::INFINITY);
+    series[2]
+        .values
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, v)| *v = if i % 2 == 0 { 1e308 } else { -1e308 });
+    series[3].times.reverse();
+    for ranker in [
+        Ranker::Traversal,
+        Ranker::PageRank,
+        Ranker::Robust,
+        Ranker::Ensemble,
+    ] {
+        let cfg = RcaConfig {
+            ranker,
+            ..RcaConfig::default()
+        };
+        let _ = analyze(&chain(), &series, &[], &incident(Some("web")), &cfg);
+        let _ = analyze(&chain(), &[], &[], &incident(None), &cfg);
+        let _ = analyze(&ServiceGraph::new(), &[], &[], &incident(None), &cfg);
+    }
+}
