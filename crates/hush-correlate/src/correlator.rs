@@ -1,0 +1,554 @@
+//! The correlator: alerts in one at a time with the current time, changes out.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+
+use crate::alert::{Alert, AlertStatus, Limits, Millis};
+use crate::error::{AlertError, RuleError};
+use crate::features::{Features, Rarity};
+use crate::incident::{Change, Incident, IncidentId, IncidentState};
+use crate::learn::CoOccurrence;
+use crate::rules::Rules;
+use crate::score::score;
+use crate::topology::Topology;
+use crate::triage::{Priority, triage};
+
+/// Labels naming one machine or pod: alerts sharing one are candidates for the same incident
+/// even when the topology does not know their service.
+const ENTITY_LABELS: [&str; 4] = ["instance", "pod", "node", "host"];
+/// Up to this many open incidents every one is scored; past it only those the indexes find.
+const SCAN_ALL_BELOW: usize = 64;
+
+/// Tuning of the correlator. The defaults are the ones measured in `docs/correlation.md`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub limits: Limits,
+    pub rules: Rules,
+    /// Least score for an alert to join an incident rather than open its own.
+    pub threshold: f32,
+    /// Time constant of the decay of time proximity since an incident last grew.
+    pub tau_ms: Millis,
+    /// Time proximity never falls below this while the incident is firing …
+    pub firing_floor: f32,
+    /// … unless it has not grown for this long.
+    pub max_gap_ms: Millis,
+    /// Weight of label similarity relative to topology proximity.
+    pub label_weight: f32,
+    /// Weight of summary-word similarity, added to the relatedness.
+    pub text_weight: f32,
+    /// Score multiplier for a kind that never co-occurred with the incident's kinds …
+    pub learned_floor: f32,
+    /// … and for one that always did.
+    pub learned_ceiling: f32,
+    /// An incident resolves this long after its last alert resolved.
+    pub grace_ms: Millis,
+    /// Episodes of one alert within `flap_window_ms` that make it flapping.
+    pub flap_count: usize,
+    pub flap_window_ms: Millis,
+    /// Learn co-occurrence from every incident that resolves.
+    pub learn_online: bool,
+    /// Resolved incidents are forgotten this long after resolving.
+    pub retain_ms: Millis,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            rules: Rules::default(),
+            threshold: 0.45,
+            tau_ms: 10 * 60_000,
+            firing_floor: 0.5,
+            max_gap_ms: 2 * 3_600_000,
+            label_weight: 0.8,
+            text_weight: 0.15,
+            learned_floor: 0.3,
+            learned_ceiling: 1.2,
+            grace_ms: 5 * 60_000,
+            flap_count: 3,
+            flap_window_ms: 30 * 60_000,
+            learn_online: true,
+            retain_ms: 3_600_000,
+        }
+    }
+}
+
+/// What happened to one alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The incident the alert's episode belongs to.
+    pub incident: IncidentId,
+    /// That incident's priority now.
+    pub priority: Priority,
+    /// A re-send of an episode already seen.
+    pub duplicate: bool,
+    /// The alert is flapping.
+    pub flapping: bool,
+    /// Everything that changed, including incidents resolved by the passage of time.
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug)]
+struct AlertState {
+    starts_at: Millis,
+    incident: IncidentId,
+    firing: bool,
+    /// Starts of recent episodes, for flapping.
+    episodes: VecDeque<Millis>,
+    flapping: bool,
+}
+
+/// Groups alerts into incidents. Deterministic: the same alerts at the same times give the
+/// same incidents.
+#[derive(Debug)]
+pub struct Correlator {
+    cfg: Config,
+    topo: Topology,
+    co: CoOccurrence,
+    rarity: Rarity,
+    now: Millis,
+    next_id: u64,
+    incidents: BTreeMap<IncidentId, Incident>,
+    alerts: HashMap<String, AlertState>,
+    by_service: HashMap<usize, Vec<IncidentId>>,
+    by_entity: HashMap<String, Vec<IncidentId>>,
+    rule_groups: HashMap<String, IncidentId>,
+    /// (time, fingerprint, starts_at): firing alerts whose `ends_at` passes then.
+    expiries: BinaryHeap<Reverse<(Millis, String, Millis)>>,
+    /// (time, incident): quiet incidents to resolve, resolved ones to forget.
+    due: BinaryHeap<Reverse<(Millis, IncidentId)>>,
+}
+
+impl Correlator {
+    /// A correlator over `topo` with `cfg`, knowing the co-occurrence `learned` so far.
+    pub fn new(cfg: Config, topo: Topology, learned: CoOccurrence) -> Result<Self, RuleError> {
+        cfg.rules.validate()?;
+        Ok(Self {
+            cfg,
+            topo,
+            co: learned,
+            rarity: Rarity::default(),
+            now: Millis::MIN,
+            next_id: 1,
+            incidents: BTreeMap::new(),
+            alerts: HashMap::new(),
+            by_service: HashMap::new(),
+            by_entity: HashMap::new(),
+            rule_groups: HashMap::new(),
+            expiries: BinaryHeap::new(),
+            due: BinaryHeap::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The co-occurrence learned so far (to persist, or to seed another correlator).
+    pub fn learned(&self) -> &CoOccurrence {
+        &self.co
+    }
+
+    /// An incident still remembered.
+    pub fn incident(&self, id: IncidentId) -> Option<&Incident> {
+        self.incidents.get(&id)
+    }
+
+    /// Incidents still remembered (open, pending and recently resolved), oldest first.
+    pub fn incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.values()
+    }
+
+    /// Incidents not yet resolved.
+    pub fn open_incidents(&self) -> usize {
+        self.incidents
+            .values()
+            .filter(|i| i.state != IncidentState::Resolved)
+            .count()
+    }
+
+    /// Takes in one alert received at `now`. A refused alert changes nothing.
+    pub fn ingest(&mut self, mut alert: Alert, now: Millis) -> Result<Outcome, AlertError> {
+        alert.validate(&self.cfg.limits)?;
+        let mut changes = self.advance(now);
+        let now = self.now;
+        let fp = alert.fingerprint.clone();
+        let firing = !alert.is_over(now);
+        if let Some(at) = alert
+            .ends_at
+            .filter(|_| firing && alert.status == AlertStatus::Firing)
+            && at > alert.starts_at
+        {
+            self.expiries
+                .push(Reverse((at, fp.clone(), alert.starts_at)));
+        }
+
+        // A re-send or the resolve of an episode already placed.
+        if let Some(st) = self.alerts.get_mut(&fp)
+            && st.starts_at == alert.starts_at
+            && self.incidents.contains_key(&st.incident)
+        {
+            let (id, flapping) = (st.incident, st.flapping);
+            if !firing && st.firing {
+                st.firing = false;
+                self.quieten(id, &fp, now);
+            }
+            return Ok(self.outcome(id, true, flapping, changes));
+        }
+
+        // A new episode: flapping is counted per fingerprint across episodes.
+        let window = self.cfg.flap_window_ms;
+        let flap_count = self.cfg.flap_count;
+        let (prev, flapping, newly_flapping) = match self.alerts.get_mut(&fp) {
+            Some(st) => {
+                st.episodes.push_back(alert.starts_at);
+                while st
+                    .episodes
+                    .front()
+                    .is_some_and(|&s| alert.starts_at.saturating_sub(s) > window)
+                {
+                    st.episodes.pop_front();
+                }
+                let was = st.flapping;
+                st.flapping = st.episodes.len() >= flap_count;
+                (Some(st.incident), st.flapping, st.flapping && !was)
+            }
+            None => (None, false, false),
+        };
+        let features = Features::of(&alert, &self.topo);
+        let kind = self.co.intern(&features.kind);
+        // A new episode of an alert whose incident is still open folds into it.
+        let folded = prev.filter(|id| {
+            self.incidents
+                .get(id)
+                .is_some_and(|i| i.state != IncidentState::Resolved)
+        });
+        let id = match folded {
+            Some(id) => id,
+            None => self.place(&alert, &features, kind, now),
+        };
+        self.rarity.observe(&features);
+        let episodes = match self.alerts.remove(&fp) {
+            Some(st) => st.episodes,
+            None => VecDeque::from([alert.starts_at]),
+        };
+        self.alerts.insert(
+            fp.clone(),
+            AlertState {
+                starts_at: alert.starts_at,
+                incident: id,
+                firing,
+                episodes,
+                flapping,
+            },
+        );
+        self.join(id, &alert, &features, kind, now, flapping, &mut changes);
+        if newly_flapping {
+            if let Some(inc) = self.incidents.get_mut(&id) {
+                inc.flapping.insert(fp.clone());
+            }
+            changes.push(Change::Flapping {
+                incident: id,
+                fingerprint: fp.clone(),
+            });
+        }
+        if !firing {
+            self.quieten(id, &fp, now);
+        }
+        Ok(self.outcome(id, false, flapping, changes))
+    }
+
+    /// Moves time to `now` (never backwards): expires unrenewed alerts, resolves incidents
+    /// whose grace period ended, forgets old resolved incidents.
+    pub fn advance(&mut self, now: Millis) -> Vec<Change> {
+        self.now = self.now.max(now);
+        let now = self.now;
+        let mut changes = Vec::new();
+        while let Some(Reverse((at, _, _))) = self.expiries.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, fp, starts))) = self.expiries.pop() else {
+                break;
+            };
+            if let Some(st) = self.alerts.get_mut(&fp)
+                && st.starts_at == starts
+                && st.firing
+            {
+                st.firing = false;
+                let id = st.incident;
+                self.quieten(id, &fp, at);
+            }
+        }
+        while let Some(Reverse((at, _))) = self.due.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, id))) = self.due.pop() else {
+                break;
+            };
+            self.settle(id, at, &mut changes);
+        }
+        changes
+    }
+
+    fn outcome(
+        &self,
+        id: IncidentId,
+        duplicate: bool,
+        flapping: bool,
+        changes: Vec<Change>,
+    ) -> Outcome {
+        Outcome {
+            incident: id,
+            priority: self.incidents.get(&id).map_or(Priority::P5, |i| i.priority),
+            duplicate,
+            flapping,
+            changes,
+        }
+    }
+
+    /// Decides the incident of a new episode: its rule's group, the best-scoring open
+    /// incident, or a new one.
+    fn place(&mut self, alert: &Alert, f: &Features, kind: Option<u32>, now: Millis) -> IncidentId {
+        if let Some(rule) = self.cfg.rules.rule_for(alert) {
+            let key = rule.group_key(alert);
+            let window = rule.window_ms;
+            let name = rule.name.clone();
+            if let Some(&id) = self.rule_groups.get(&key)
+                && self.incidents.get(&id).is_some_and(|i| {
+                    i.state != IncidentState::Resolved && now.saturating_sub(i.grew_at) <= window
+                })
+            {
+                return id;
+            }
+            let id = self.create(now, Some(name));
+            self.rule_groups.insert(key, id);
+            return id;
+        }
+        let mut cands: Vec<IncidentId> = Vec::new();
+        let open = self.incidents.len();
+        if open <= SCAN_ALL_BELOW {
+            cands.extend(self.incidents.keys().copied());
+        } else {
+            if let Some(s) = f.service {
+                for &(j, _) in self.topo.near(s) {
+                    if let Some(v) = self.by_service.get(&j) {
+                        cands.extend(v);
+                    }
+                }
+            }
+            for k in ENTITY_LABELS {
+                if let Some(v) = alert.label(k)
+                    && let Some(ids) = self.by_entity.get(&format!("{k}={v}"))
+                {
+                    cands.extend(ids);
+                }
+            }
+            cands.sort_unstable();
+            cands.dedup();
+        }
+        let mut best: Option<(f32, IncidentId)> = None;
+        for id in cands {
+            let Some(inc) = self.incidents.get(&id) else {
+                continue;
+            };
+            if inc.state == IncidentState::Resolved || inc.rule.is_some() {
+                continue;
+            }
+            if self.cfg.rules.never_across_teams
+                && let Some(t) = &f.team
+                && inc.teams.iter().any(|x| x != t)
+            {
+                continue;
+            }
+            let s = score(
+                f,
+                kind,
+                inc,
+                now,
+                &self.cfg,
+                &self.topo,
+                &self.rarity,
+                &self.co,
+            );
+            if s.total >= self.cfg.threshold && best.is_none_or(|(b, _)| s.total > b) {
+                best = Some((s.total, id));
+            }
+        }
+        match best {
+            Some((_, id)) => id,
+            None => self.create(now, None),
+        }
+    }
+
+    fn create(&mut self, now: Millis, rule: Option<String>) -> IncidentId {
+        let id = IncidentId(self.next_id);
+        self.next_id = self.next_id.saturating_add(1);
+        self.incidents.insert(id, Incident::new(id, now, rule));
+        id
+    }
+
+    /// Adds an episode to incident `id`, updates indexes and triage, and reports it.
+    #[allow(clippy::too_many_arguments)]
+    fn join(
+        &mut self,
+        id: IncidentId,
+        alert: &Alert,
+        f: &Features,
+        kind: Option<u32>,
+        now: Millis,
+        quiet: bool,
+        changes: &mut Vec<Change>,
+    ) {
+        let open_after = self
+            .incidents
+            .get(&id)
+            .and_then(|i| i.rule.as_ref())
+            .and_then(|r| self.cfg.rules.rules.iter().find(|x| &x.name == r))
+            .map_or(1, |r| r.open_after.max(1));
+        let Some(inc) = self.incidents.get_mut(&id) else {
+            return;
+        };
+        let new_service = f.service.filter(|s| !inc.service_idx.contains(s));
+        let service_name = f
+            .kind
+            .split_once('@')
+            .map(|(_, s)| s)
+            .filter(|s| !s.is_empty());
+        inc.absorb(
+            &alert.fingerprint,
+            f,
+            &alert.labels,
+            kind,
+            service_name,
+            now,
+        );
+        if let Some(s) = new_service {
+            self.by_service.entry(s).or_default().push(id);
+        }
+        for k in ENTITY_LABELS {
+            if let Some(v) = alert.label(k) {
+                let ids = self.by_entity.entry(format!("{k}={v}")).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        let t = triage(inc, &self.topo);
+        let before = inc.priority;
+        inc.priority = t.priority;
+        inc.reasons = t.reasons;
+        match inc.state {
+            IncidentState::Pending if inc.fingerprints.len() >= open_after => {
+                inc.state = IncidentState::Open;
+                changes.push(Change::Opened {
+                    incident: id,
+                    priority: inc.priority,
+                });
+            }
+            IncidentState::Open => {
+                if !quiet {
+                    changes.push(Change::Grew {
+                        incident: id,
+                        fingerprint: alert.fingerprint.clone(),
+                        alerts: inc.alerts,
+                    });
+                }
+                if before != inc.priority {
+                    changes.push(Change::Reprioritised {
+                        incident: id,
+                        from: before,
+                        to: inc.priority,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks an alert of incident `id` resolved at `at`; the incident resolves after grace.
+    fn quieten(&mut self, id: IncidentId, fp: &str, at: Millis) {
+        let Some(inc) = self.incidents.get_mut(&id) else {
+            return;
+        };
+        inc.firing.remove(fp);
+        if inc.firing.is_empty() {
+            inc.quiet_since = Some(at);
+            self.due
+                .push(Reverse((at.saturating_add(self.cfg.grace_ms), id)));
+        }
+    }
+
+    /// Resolves or forgets incident `id` if it is still due at `at`.
+    fn settle(&mut self, id: IncidentId, at: Millis, changes: &mut Vec<Change>) {
+        let Some(inc) = self.incidents.get_mut(&id) else {
+            return;
+        };
+        match inc.state {
+            IncidentState::Resolved => {
+                if inc
+                    .resolved_at
+                    .is_some_and(|r| r.saturating_add(self.cfg.retain_ms) <= at)
+                {
+                    self.forget(id);
+                }
+            }
+            _ => {
+                let due = inc.quiet_since.map(|q| q.saturating_add(self.cfg.grace_ms));
+                if inc.is_firing() || due.is_none_or(|d| d > at) {
+                    return;
+                }
+                let was_open = inc.state == IncidentState::Open;
+                inc.state = IncidentState::Resolved;
+                inc.resolved_at = Some(at);
+                if was_open {
+                    changes.push(Change::Resolved { incident: id, at });
+                }
+                if self.cfg.learn_online {
+                    let mut kinds = inc.kinds.clone();
+                    self.co.learn_ids(&mut kinds);
+                }
+                self.due
+                    .push(Reverse((at.saturating_add(self.cfg.retain_ms), id)));
+            }
+        }
+    }
+
+    /// Drops a resolved incident and everything that points at it.
+    fn forget(&mut self, id: IncidentId) {
+        let Some(inc) = self.incidents.remove(&id) else {
+            return;
+        };
+        for s in &inc.service_idx {
+            if let Some(v) = self.by_service.get_mut(s) {
+                v.retain(|x| *x != id);
+                if v.is_empty() {
+                    self.by_service.remove(s);
+                }
+            }
+        }
+        for k in ENTITY_LABELS {
+            for v in &inc.instances {
+                let key = format!("{k}={v}");
+                if let Some(ids) = self.by_entity.get_mut(&key) {
+                    ids.retain(|x| *x != id);
+                    if ids.is_empty() {
+                        self.by_entity.remove(&key);
+                    }
+                }
+            }
+        }
+        self.rule_groups.retain(|_, x| *x != id);
+        for fp in &inc.fingerprints {
+            if self
+                .alerts
+                .get(fp)
+                .is_some_and(|st| st.incident == id && !st.firing)
+            {
+                self.alerts.remove(fp);
+            }
+        }
+    }
+}
