@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hush_rca::analyze::Target;
-use hush_rca::{Incident, RcaConfig, Ranker, Series, ServiceGraph, TimeRange, Verdict, analyze};
+use hush_rca::{Incident, Ranker, RcaConfig, Series, ServiceGraph, TimeRange, Verdict, analyze};
 
 use load::{TargetFile, load_graph, load_metrics, load_target, metric_kind};
 
@@ -62,6 +62,10 @@ pub enum BaselineArg {
 /// How long after the alert departures are looked for, seconds (two 5-minute samples).
 const HORIZON: i64 = 600;
 
+/// An alert fires after the violation has begun: the last sample before it may already be
+/// abnormal, so an in-file baseline stops one sampling period (5 minutes) earlier.
+const LAG: i64 = 300;
+
 #[derive(Default)]
 struct Cell {
     top1: Vec<bool>,
@@ -89,7 +93,10 @@ pub fn run(args: PetshopArgs) -> anyhow::Result<()> {
     scenarios.sort();
     let mut cells: BTreeMap<(String, String), Cell> = BTreeMap::new();
     for dir in &scenarios {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         evaluate_scenario(dir, &name, &args, &cfg, &mut cells)?;
     }
     print_table(&cells);
@@ -105,28 +112,41 @@ fn evaluate_scenario(
 ) -> anyhow::Result<()> {
     let graph = load_graph(&dir.join("graph.csv"))?;
     let normal_path = dir.join("noissue").join("metrics.csv");
-    let normal = if normal_path.is_file() { Some(load_metrics(&normal_path)?) } else { None };
+    let normal = if normal_path.is_file() {
+        Some(load_metrics(&normal_path)?)
+    } else {
+        None
+    };
     let mut targets = BTreeMap::new();
     for split in ["train", "test"] {
-        let Ok(entries) = std::fs::read_dir(dir.join(split)) else { continue };
+        let Ok(entries) = std::fs::read_dir(dir.join(split)) else {
+            continue;
+        };
         let mut issues: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         issues.sort();
         for issue in issues.iter().filter(|p| p.join("target.json").is_file()) {
             let t = load_target(&issue.join("target.json"))?;
             let metrics = load_metrics(&issue.join("metrics.csv"))?;
-            let use_normal = normal.as_ref().filter(|_| args.baseline == BaselineArg::Auto);
+            let use_normal = normal
+                .as_ref()
+                .filter(|_| args.baseline == BaselineArg::Auto);
             let names = rank_issue(&graph, &metrics, use_normal, &t, cfg, args.verbose)?;
             let hit = |k: usize| names.iter().take(k).any(|n| *n == t.root_cause.node);
             if args.verbose {
                 println!(
                     "{name}/{split}/{} {} truth={} top3={:?}",
-                    issue.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+                    issue
+                        .file_name()
+                        .map(|f| f.to_string_lossy())
+                        .unwrap_or_default(),
                     t.target.metric,
                     t.root_cause.node,
                     names.iter().take(3).collect::<Vec<_>>()
                 );
             }
-            let cell = cells.entry((name.to_owned(), t.target.metric.clone())).or_default();
+            let cell = cells
+                .entry((name.to_owned(), t.target.metric.clone()))
+                .or_default();
             cell.top1.push(hit(1));
             cell.top3.push(hit(3));
             targets.insert(t.target.metric.clone(), t.target.clone());
@@ -160,14 +180,29 @@ fn rank_issue(
     verbose: bool,
 ) -> anyhow::Result<Vec<String>> {
     let onset = t.target.timestamp;
-    let first = metrics.iter().filter_map(|s| s.times.first()).min().copied().unwrap_or(onset);
+    let first = metrics
+        .iter()
+        .filter_map(|s| s.times.first())
+        .min()
+        .copied()
+        .unwrap_or(onset);
     let (series, baseline) = match normal {
         Some(normal) => {
-            let lo = normal.iter().filter_map(|s| s.times.first()).min().copied().unwrap_or(0);
-            let hi = normal.iter().filter_map(|s| s.times.last()).max().copied().unwrap_or(0);
+            let lo = normal
+                .iter()
+                .filter_map(|s| s.times.first())
+                .min()
+                .copied()
+                .unwrap_or(0);
+            let hi = normal
+                .iter()
+                .filter_map(|s| s.times.last())
+                .max()
+                .copied()
+                .unwrap_or(0);
             (join(normal, metrics), TimeRange::new(lo, hi))
         }
-        None => (metrics.to_vec(), TimeRange::new(first, onset)),
+        None => (metrics.to_vec(), TimeRange::new(first, onset - LAG)),
     };
     let incident = Incident {
         target: Some(target_of(&t.target)),
@@ -220,7 +255,7 @@ fn specificity(
         let onset = times[split + 1];
         let base = match baseline {
             BaselineArg::Auto => TimeRange::new(times[0], times[split - 1]),
-            BaselineArg::Window => TimeRange::new(times[split], onset),
+            BaselineArg::Window => TimeRange::new(times[split], onset - LAG),
         };
         let incident = Incident {
             target: Some(target_of(spec)),
@@ -232,7 +267,15 @@ fn specificity(
         if verbose {
             let what = match &report.verdict {
                 Verdict::NoRootCause { reason } => format!("no root cause: {reason}"),
-                Verdict::Ranked => format!("named {:?}", report.hypotheses.iter().take(3).map(|h| &h.service).collect::<Vec<_>>()),
+                Verdict::Ranked => format!(
+                    "named {:?}",
+                    report
+                        .hypotheses
+                        .iter()
+                        .take(3)
+                        .map(|h| &h.service)
+                        .collect::<Vec<_>>()
+                ),
             };
             println!("normal split {split} {}: {what}", spec.metric);
         }
@@ -247,17 +290,38 @@ fn mean(v: &[bool]) -> Option<f64> {
 }
 
 fn print_table(cells: &BTreeMap<(String, String), Cell>) {
-    println!("{:<20} {:<13} {:>3} {:>6} {:>6} {:>12}", "scenario", "target", "n", "AC@1", "AC@3", "specificity");
-    let fmt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".to_owned());
+    println!(
+        "{:<20} {:<13} {:>3} {:>6} {:>6} {:>12}",
+        "scenario", "target", "n", "AC@1", "AC@3", "specificity"
+    );
+    let fmt = |v: Option<f64>| {
+        v.map(|x| format!("{x:.3}"))
+            .unwrap_or_else(|| "-".to_owned())
+    };
     let (mut a1, mut a3, mut sp) = (Vec::new(), Vec::new(), Vec::new());
     for ((scenario, metric), c) in cells {
         let (t1, t3, s) = (mean(&c.top1), mean(&c.top3), mean(&c.specificity));
         a1.extend(t1);
         a3.extend(t3);
         sp.extend(s);
-        let spec = s.map(|x| format!("{x:.3} ({})", c.specificity.len())).unwrap_or_else(|| "-".to_owned());
-        println!("{scenario:<20} {metric:<13} {:>3} {:>6} {:>6} {spec:>12}", c.top1.len(), fmt(t1), fmt(t3));
+        let spec = s
+            .map(|x| format!("{x:.3} ({})", c.specificity.len()))
+            .unwrap_or_else(|| "-".to_owned());
+        println!(
+            "{scenario:<20} {metric:<13} {:>3} {:>6} {:>6} {spec:>12}",
+            c.top1.len(),
+            fmt(t1),
+            fmt(t3)
+        );
     }
     let avg = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    println!("{:<20} {:<13} {:>3} {:>6} {:>6} {:>12}", "average", "(cells)", a1.len(), fmt(avg(&a1)), fmt(avg(&a3)), fmt(avg(&sp)));
+    println!(
+        "{:<20} {:<13} {:>3} {:>6} {:>6} {:>12}",
+        "average",
+        "(cells)",
+        a1.len(),
+        fmt(avg(&a1)),
+        fmt(avg(&a3)),
+        fmt(avg(&sp))
+    );
 }

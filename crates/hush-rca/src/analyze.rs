@@ -205,7 +205,17 @@ pub fn analyze(
         restart: cfg.restart,
         backward: cfg.backward,
     };
-    let mut ranked = rank(cfg.ranker, graph, &scores, &cands, &rank_cfg);
+    // Moves in signal units, comparable only between series of the symptom's kind and name.
+    let deltas: Vec<f64> = best
+        .iter()
+        .map(|b| match b.and_then(|i| deps.get(i)) {
+            Some(d) if weight(incident.target.as_ref(), d, cfg) >= 1.0 => {
+                (d.peak_value - d.baseline).abs()
+            }
+            _ => f64::NAN,
+        })
+        .collect();
+    let mut ranked = rank(cfg.ranker, graph, &scores, &deltas, &cands, &rank_cfg);
     let suspects = change_suspects(graph, changes, incident, cfg, &cands, target_ix);
     apply_changes(&mut ranked, &suspects, cfg);
     if ranked.is_empty() {

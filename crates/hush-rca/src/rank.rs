@@ -74,16 +74,18 @@ pub(crate) fn candidates(
     out
 }
 
-/// Orders `cands` by the chosen ranker; returns (node, score) best first, scores > 0 only.
+/// Orders `cands` by the chosen ranker (`deltas`: each service's best move in its signal's units,
+/// `NaN` when not comparable); returns (node, score) best first, scores > 0 only.
 pub(crate) fn rank(
     ranker: Ranker,
     graph: &ServiceGraph,
     scores: &[f64],
+    deltas: &[f64],
     cands: &[NodeIndex],
     cfg: &RankConfig,
 ) -> Vec<(NodeIndex, f64)> {
     let mut out = match ranker {
-        Ranker::Traversal => traversal(graph, scores, cands, cfg),
+        Ranker::Traversal => traversal(graph, scores, deltas, cands, cfg),
         Ranker::PageRank => pagerank(graph, scores, cands, cfg),
         Ranker::Robust => cands
             .iter()
@@ -91,7 +93,7 @@ pub(crate) fn rank(
             .collect(),
         Ranker::Ensemble => {
             let lists = [
-                sorted(traversal(graph, scores, cands, cfg)),
+                sorted(traversal(graph, scores, deltas, cands, cfg)),
                 sorted(pagerank(graph, scores, cands, cfg)),
             ];
             cands
@@ -126,6 +128,7 @@ fn kind_weight(graph: &ServiceGraph, ix: NodeIndex, cfg: &RankConfig) -> f64 {
 fn traversal(
     graph: &ServiceGraph,
     scores: &[f64],
+    deltas: &[f64],
     cands: &[NodeIndex],
     cfg: &RankConfig,
 ) -> Vec<(NodeIndex, f64)> {
@@ -133,12 +136,21 @@ fn traversal(
     cands
         .iter()
         .map(|&ix| {
-            // A callee explains its caller only if it moved comparably: a caller far more abnormal
-            // than anything it calls is where the fault sits.
+            // A callee explains its caller only if it moved comparably. Moves are compared in
+            // the signal's own units when both are known (latency adds up along a call path,
+            // failures pass through), else in spreads: a caller that moved far more than anything
+            // it calls is where the fault sits.
             let own = scores[ix.index()];
+            let own_delta = deltas.get(ix.index()).copied().unwrap_or(f64::NAN);
             let explained = g.neighbors_directed(ix, Direction::Outgoing).any(|c| {
                 let s = scores[c.index()] * kind_weight(graph, c, cfg);
-                s >= cfg.threshold && s >= cfg.explain_ratio * own
+                let d = deltas.get(c.index()).copied().unwrap_or(f64::NAN);
+                let comparable = if d.is_finite() && own_delta.is_finite() && own_delta > 0.0 {
+                    d >= cfg.explain_ratio * own_delta
+                } else {
+                    s >= cfg.explain_ratio * own
+                };
+                s >= cfg.threshold && comparable
             });
             let f = if explained { cfg.explained_factor } else { 1.0 };
             (ix, scores[ix.index()] * f * kind_weight(graph, ix, cfg))

@@ -26,10 +26,14 @@ pub fn load_graph(path: &Path) -> anyhow::Result<ServiceGraph> {
     }
     for (i, rec) in rows.enumerate() {
         let line = i + 2;
-        let rec = rec.with_context(|| format!("failed to read `{}` line {line}", path.display()))?;
+        let rec =
+            rec.with_context(|| format!("failed to read `{}` line {line}", path.display()))?;
         let caller = rec.get(0).unwrap_or_default();
         if !names.iter().any(|n| n == caller) {
-            bail!("`{}` line {line}: row node `{caller}` is not a column", path.display());
+            bail!(
+                "`{}` line {line}: row node `{caller}` is not a column",
+                path.display()
+            );
         }
         for (j, cell) in rec.iter().skip(1).enumerate() {
             let Some(callee) = names.get(j) else {
@@ -75,35 +79,58 @@ pub fn load_metrics(path: &Path) -> anyhow::Result<Vec<Series>> {
         .with_context(|| format!("failed to open metrics `{}`", path.display()))?;
     let mut recs = Vec::new();
     for (i, r) in rdr.records().enumerate() {
-        recs.push(r.with_context(|| format!("failed to read `{}` line {}", path.display(), i + 1))?);
+        recs.push(
+            r.with_context(|| format!("failed to read `{}` line {}", path.display(), i + 1))?,
+        );
     }
     if recs.len() < 4 {
-        bail!("metrics `{}` has fewer than the 4 header rows", path.display());
+        bail!(
+            "metrics `{}` has fewer than the 4 header rows",
+            path.display()
+        );
     }
     let width = recs[0].len();
     if recs[1].len() != width || recs[2].len() != width {
-        bail!("metrics `{}`: the 3 header rows differ in length", path.display());
+        bail!(
+            "metrics `{}`: the 3 header rows differ in length",
+            path.display()
+        );
     }
     let mut times = Vec::with_capacity(recs.len() - 4);
     let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(recs.len() - 4); width.saturating_sub(1)];
     for (i, rec) in recs.iter().enumerate().skip(4) {
         let line = i + 1;
         if rec.len() != width {
-            bail!("`{}` line {line}: {} cells, header has {width}", path.display(), rec.len());
+            bail!(
+                "`{}` line {line}: {} cells, header has {width}",
+                path.display(),
+                rec.len()
+            );
         }
-        let t: f64 = rec[0]
-            .trim()
-            .parse()
-            .with_context(|| format!("`{}` line {line}: bad timestamp `{}`", path.display(), &rec[0]))?;
+        let t: f64 = rec[0].trim().parse().with_context(|| {
+            format!(
+                "`{}` line {line}: bad timestamp `{}`",
+                path.display(),
+                &rec[0]
+            )
+        })?;
         if !t.is_finite() {
-            bail!("`{}` line {line}: bad timestamp `{}`", path.display(), &rec[0]);
+            bail!(
+                "`{}` line {line}: bad timestamp `{}`",
+                path.display(),
+                &rec[0]
+            );
         }
         times.push(t as i64);
         for (j, cell) in rec.iter().skip(1).enumerate() {
             let v = match cell.trim() {
                 "" => f64::NAN,
                 s => s.parse().with_context(|| {
-                    format!("`{}` line {line}: bad value `{s}` in column {}", path.display(), j + 2)
+                    format!(
+                        "`{}` line {line}: bad value `{s}` in column {}",
+                        path.display(),
+                        j + 2
+                    )
                 })?,
             };
             cols[j].push(v);
@@ -113,8 +140,14 @@ pub fn load_metrics(path: &Path) -> anyhow::Result<Vec<Series>> {
     for (j, values) in cols.into_iter().enumerate() {
         let (node, metric, stat) = (&recs[0][j + 1], &recs[1][j + 1], &recs[2][j + 1]);
         let key = SeriesKey::new(node, metric_kind(metric), format!("{metric} {stat}"));
-        if out.insert(key.to_string(), Series::new(key, times.clone(), values)).is_some() {
-            bail!("metrics `{}`: column `{node} {metric} {stat}` appears twice", path.display());
+        if out
+            .insert(key.to_string(), Series::new(key, times.clone(), values))
+            .is_some()
+        {
+            bail!(
+                "metrics `{}`: column `{node} {metric} {stat}` appears twice",
+                path.display()
+            );
         }
     }
     Ok(out.into_values().collect())
