@@ -33,6 +33,8 @@ pub struct Config {
     /// Residuals beyond this many scales are clipped before they move the baseline, so a
     /// spike does not drag the expected value with it.
     pub clip: f64,
+    /// Factor on the tail probability of a single-point deviation (1: no penalty).
+    pub spike_penalty: f64,
     /// Points averaged to look for a level shift.
     pub level_window: usize,
     /// Half-life, in points, of the history that calibrates scores.
@@ -64,12 +66,13 @@ impl Default for Config {
             season_half_life: 3.0,
             scale_half_life: 2000.0,
             clip: 2.0,
+            spike_penalty: 1.0,
             level_window: 6,
             history_half_life: 5000.0,
             tail_exponent: 2.0,
             score_decades: 2.25,
             refractory: 100,
-            flatline_min: 12,
+            flatline_min: 30,
             peak_fade: 0.003,
         }
     }
@@ -144,6 +147,11 @@ impl Config {
             self.peak_fade.is_finite() && self.peak_fade > 0.0,
             "peak_fade",
             "must be > 0",
+        )?;
+        check(
+            self.spike_penalty.is_finite() && self.spike_penalty >= 1.0,
+            "spike_penalty",
+            "must be >= 1",
         )?;
         check(self.flatline_min >= 2, "flatline_min", "must be at least 2")?;
         Ok(())

@@ -413,6 +413,9 @@ impl Detector {
                 c.observe(*f);
             }
         }
+        // A lone point needs more evidence than a sustained departure: single outliers are the
+        // commonest benign event in operational series.
+        p[0] = (p[0] * self.cfg.spike_penalty).min(1.0);
         let (best, pmin) = p
             .iter()
             .copied()

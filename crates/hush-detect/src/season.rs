@@ -15,8 +15,22 @@ pub fn detect_period(values: &[f64], min_acf: f64) -> Option<usize> {
     if max_lag < MIN_PERIOD + 1 {
         return None;
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let dev: Vec<f64> = values.iter().map(|v| v - mean).collect();
+    // Winsorise at median ± 3 MAD first: a few spikes would otherwise swamp the correlation
+    // of an ordinary daily cycle.
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let med = sorted[n / 2];
+    let mut absdev: Vec<f64> = values.iter().map(|v| (v - med).abs()).collect();
+    absdev.sort_by(f64::total_cmp);
+    let mad = absdev[n / 2] * 1.4826;
+    let (lo, hi) = if mad > 0.0 {
+        (med - 3.0 * mad, med + 3.0 * mad)
+    } else {
+        (f64::NEG_INFINITY, f64::INFINITY)
+    };
+    let clipped: Vec<f64> = values.iter().map(|v| v.clamp(lo, hi)).collect();
+    let mean = clipped.iter().sum::<f64>() / n as f64;
+    let dev: Vec<f64> = clipped.iter().map(|v| v - mean).collect();
     let var: f64 = dev.iter().map(|d| d * d).sum();
     if var.is_nan() || var <= 0.0 || !var.is_finite() {
         return None;
