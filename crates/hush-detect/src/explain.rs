@@ -14,7 +14,8 @@ pub enum Kind {
     Dip,
     /// The recent mean left the band and stays out.
     LevelShift,
-    /// The recent slope departs from the learned one.
+    /// The recent slope departs from the learned one (reserved: the current detector reports
+    /// slow drifts as level shifts).
     TrendChange,
     /// The noise around the baseline grew.
     VarianceChange,
