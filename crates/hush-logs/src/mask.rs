@@ -44,6 +44,8 @@ const EQUALS: u16 = 64;
 const HEX: u16 = 128;
 /// ASCII whitespace: token boundaries.
 const SPACE: u16 = 256;
+/// `*`: only a token holding one can contain a literal `<*>`.
+const STAR: u16 = 512;
 
 const fn classes() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -72,6 +74,7 @@ const fn classes() -> [u16; 256] {
     t = mark(t, b",:;=()[]{}<>\"'|@#*.", DELIM);
     t = mark(t, b"/@:", SPECIAL);
     t = mark(t, b"=", EQUALS);
+    t = mark(t, b"*", STAR);
     t
 }
 
@@ -174,7 +177,7 @@ fn classify(
         };
         (piece, numeric)
     };
-    if tok.contains(&b'*') && contains(tok, WILDCARD.as_bytes()) {
+    if any & STAR != 0 && contains(tok, WILDCARD.as_bytes()) {
         // A literal `<*>` in the input is treated as the variable it stands for, so every
         // `<*>` of a template text has a parameter.
         let var = Some((start, end));
