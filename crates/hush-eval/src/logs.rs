@@ -244,8 +244,8 @@ mod tests {
         let out = std::fs::read_to_string(&a.output).unwrap();
         let rows: Vec<&str> = out.lines().collect();
         assert_eq!(rows[0], "LineId,EventId,EventTemplate,ParameterList");
-        assert!(rows[1].starts_with("1,T1,opened <*>,"), "{}", rows[1]);
-        assert!(rows[2].starts_with("2,T1,opened <*>,"), "{}", rows[2]);
+        assert!(rows[1].starts_with("1,T1,opened <*>:<*>,"), "{}", rows[1]);
+        assert!(rows[2].starts_with("2,T1,opened <*>:<*>,"), "{}", rows[2]);
         assert!(
             rows[3].starts_with("3,T2,garbage without the header,"),
             "{}",

@@ -81,7 +81,15 @@ pub(crate) fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -
     let mut ci = 0;
     let flush = |out: &mut Vec<&'a str>, run: &mut Option<(usize, usize)>, ci: usize| {
         if t.gaps.get(ci).copied().unwrap_or(false) {
-            out.push(run.map_or("", |(s, e)| &content[s..e]));
+            let text = run.map_or("", |(s, e)| &content[s..e]);
+            if t.gap_text(ci) == HOST_PORT {
+                // Written `<*>:<*>`: the address and the port.
+                let (host, port) = text.rsplit_once(':').unwrap_or((text, ""));
+                out.push(host);
+                out.push(port);
+            } else {
+                out.push(text);
+            }
         }
         *run = None;
     };
@@ -151,4 +159,63 @@ pub(crate) fn shape_hash(consts: &[&str]) -> u64 {
         h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K);
     }
     h ^ (h >> 29)
+}
+
+/// How an address with a port is written.
+const HOST_PORT: &str = "<*>:<*>";
+
+/// Records how this line writes each variable run that `t` has no text for yet.
+pub(crate) fn note_gap_text(t: &mut Template, pieces: &[Piece<'_>], content: &str) {
+    if t.gap_text.len() != t.gaps.len() {
+        t.gap_text.resize(t.gaps.len(), String::new());
+    }
+    if !t
+        .gaps
+        .iter()
+        .zip(&t.gap_text)
+        .any(|(g, s)| *g && s.is_empty())
+    {
+        return;
+    }
+    let mut ci = 0;
+    let mut run: Option<(usize, usize)> = None;
+    let set = |t: &mut Template, ci: usize, run: (usize, usize)| {
+        if t.gaps.get(ci) == Some(&true) && t.gap_text.get(ci).is_some_and(String::is_empty) {
+            t.gap_text[ci] = render_gap(&pieces[run.0], &pieces[run.1], run.0 == run.1, content);
+        }
+    };
+    for (k, p) in pieces.iter().enumerate() {
+        if p.gap {
+            run = Some(run.map_or((k, k), |(f, _)| (f, k)));
+            continue;
+        }
+        if let Some(r) = run.take() {
+            set(t, ci, r);
+        }
+        ci += 1;
+    }
+    if let Some(r) = run {
+        set(t, ci, r);
+    }
+}
+
+/// A run of variable tokens as a template writes it: the punctuation before the first and
+/// after the last kept around one `<*>` (`<*>:<*>` for a lone address with a port).
+fn render_gap(first: &Piece<'_>, last: &Piece<'_>, single: bool, content: &str) -> String {
+    let (vs, _) = first.var.unwrap_or(first.span);
+    let (_, ve) = last.var.unwrap_or(last.span);
+    let (lead, trail) = (&content[first.span.0..vs], &content[ve..last.span.1]);
+    let core = &content[vs..ve];
+    let port = core.rsplit_once(':').filter(|(host, port)| {
+        !host.is_empty()
+            && !host.contains(':')
+            && !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    let mid = if single && port.is_some() {
+        HOST_PORT
+    } else {
+        crate::mask::WILDCARD
+    };
+    format!("{lead}{mid}{trail}")
 }

@@ -16,7 +16,8 @@
 
 use crate::error::MinerError;
 use crate::line::{
-    IntMap, Scratch, covers, params, push_history, recycle, shape_hash, shape_into, widen_gaps,
+    IntMap, Scratch, covers, note_gap_text, params, push_history, recycle, shape_hash, shape_into,
+    widen_gaps,
 };
 use crate::mask::{Piece, pieces_into};
 use crate::template::{Template, TemplateId, Token};
@@ -137,7 +138,10 @@ impl Miner {
             self.remember(hash, id);
         }
         let params = match self.index.get(&id) {
-            Some(&i) => params(&self.templates[i], &pieces, content),
+            Some(&i) => {
+                note_gap_text(&mut self.templates[i], &pieces, content);
+                params(&self.templates[i], &pieces, content)
+            }
             None => Vec::new(),
         };
         self.scratch.consts = recycle(consts);
@@ -330,6 +334,7 @@ impl Miner {
             id,
             tokens,
             gaps,
+            gap_text: Vec::new(),
             count: 1,
             first_seen: seq,
             last_seen: seq,
@@ -374,6 +379,12 @@ impl Miner {
         t.last_seen = t.last_seen.max(old.last_seen);
         for (g, o) in t.gaps.iter_mut().zip(&old.gaps) {
             *g |= *o;
+        }
+        t.gap_text.resize(t.gaps.len(), String::new());
+        for (mine, theirs) in t.gap_text.iter_mut().zip(old.gap_text) {
+            if mine.is_empty() {
+                *mine = theirs;
+            }
         }
         for (a, b) in t.tokens.iter_mut().zip(&old.tokens) {
             if a != b {

@@ -36,6 +36,11 @@ pub struct Template {
     /// `gaps[i]` says whether a run of variables was seen before `tokens[i]` (the last entry:
     /// after the last token). Always `tokens.len() + 1` long.
     pub gaps: Vec<bool>,
+    /// How each variable run is written in [`Self::text`], from the first line that had it:
+    /// its punctuation kept (`(<*>)`, `[<*>]`, `<*>,`) and `<*>:<*>` for an address with a
+    /// port. Empty entries (or a short vector, from older states) mean a plain `<*>`.
+    #[serde(default)]
+    pub gap_text: Vec<String>,
     /// Lines matched, including those of templates merged into this one.
     pub count: u64,
     /// Sequence number (lines seen by the miner) of the first line.
@@ -60,7 +65,7 @@ impl Template {
         };
         for (i, tok) in self.tokens.iter().enumerate() {
             if self.gaps[i] {
-                push(WILDCARD);
+                push(self.gap_text(i));
             }
             match tok {
                 Token::Const(c) => push(c),
@@ -68,9 +73,17 @@ impl Template {
             }
         }
         if self.gaps[self.tokens.len()] {
-            push(WILDCARD);
+            push(self.gap_text(self.tokens.len()));
         }
         out
+    }
+
+    /// How the variable run before token `i` is written.
+    pub(crate) fn gap_text(&self, i: usize) -> &str {
+        match self.gap_text.get(i) {
+            Some(s) if !s.is_empty() => s,
+            _ => WILDCARD,
+        }
     }
 
     /// Number of parameters a line of this template yields (one per `<*>` in [`Self::text`]).
@@ -83,6 +96,10 @@ impl Template {
                 Token::Const(c) => c.matches(WILDCARD).count(),
             })
             .sum::<usize>();
-        toks + self.gaps.iter().filter(|g| **g).count()
+        let gaps = (0..self.gaps.len())
+            .filter(|&i| self.gaps[i])
+            .map(|i| self.gap_text(i).matches(WILDCARD).count())
+            .sum::<usize>();
+        toks + gaps
     }
 }
