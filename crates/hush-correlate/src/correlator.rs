@@ -47,7 +47,10 @@ pub struct Config {
     pub flap_window_ms: Millis,
     /// Learn co-occurrence from every incident that resolves.
     pub learn_online: bool,
-    /// Resolved incidents are forgotten this long after resolving.
+    /// An alert firing again within this long of its incident resolving reopens it: a leak
+    /// that kills a pod every hour is one problem, not one a cycle.
+    pub reopen_ms: Millis,
+    /// Resolved incidents are forgotten this long after resolving (at least `reopen_ms`).
     pub retain_ms: Millis,
 }
 
@@ -68,6 +71,7 @@ impl Default for Config {
             flap_count: 3,
             flap_window_ms: 30 * 60_000,
             learn_online: true,
+            reopen_ms: 3_600_000,
             retain_ms: 3_600_000,
         }
     }
@@ -88,7 +92,7 @@ pub struct Outcome {
     pub changes: Vec<Change>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct AlertState {
     starts_at: Millis,
     incident: IncidentId,
@@ -99,8 +103,8 @@ struct AlertState {
 }
 
 /// Groups alerts into incidents. Deterministic: the same alerts at the same times give the
-/// same incidents.
-#[derive(Debug)]
+/// same incidents. Cloning takes a snapshot (for previews and what-ifs).
+#[derive(Debug, Clone)]
 pub struct Correlator {
     cfg: Config,
     topo: Topology,
@@ -218,12 +222,23 @@ impl Correlator {
         };
         let features = Features::of(&alert, &self.topo);
         let kind = self.co.intern(&features.kind);
-        // A new episode of an alert whose incident is still open folds into it.
+        // A new episode of an alert whose incident is open, or resolved recently, folds into
+        // it (reopening it).
+        let reopen = self.cfg.reopen_ms;
         let folded = prev.filter(|id| {
-            self.incidents
-                .get(id)
-                .is_some_and(|i| i.state != IncidentState::Resolved)
+            self.incidents.get(id).is_some_and(|i| {
+                i.state != IncidentState::Resolved
+                    || i.resolved_at
+                        .is_some_and(|r| now.saturating_sub(r) <= reopen)
+            })
         });
+        if let Some(inc) = folded.and_then(|id| self.incidents.get_mut(&id))
+            && inc.state == IncidentState::Resolved
+        {
+            inc.state = IncidentState::Open;
+            inc.resolved_at = None;
+            changes.push(Change::Reopened { incident: inc.id });
+        }
         let id = match folded {
             Some(id) => id,
             None => self.place(&alert, &features, kind, now),
@@ -243,7 +258,9 @@ impl Correlator {
                 flapping,
             },
         );
-        self.join(id, &alert, &features, kind, now, flapping, &mut changes);
+        // Another episode of an alert already in the incident is no growth to announce.
+        let quiet = flapping || folded.is_some();
+        self.join(id, &alert, &features, kind, now, quiet, &mut changes);
         if newly_flapping {
             if let Some(inc) = self.incidents.get_mut(&id) {
                 inc.flapping.insert(fp.clone());
@@ -488,9 +505,10 @@ impl Correlator {
         };
         match inc.state {
             IncidentState::Resolved => {
+                let keep = self.cfg.retain_ms.max(self.cfg.reopen_ms);
                 if inc
                     .resolved_at
-                    .is_some_and(|r| r.saturating_add(self.cfg.retain_ms) <= at)
+                    .is_some_and(|r| r.saturating_add(keep) <= at)
                 {
                     self.forget(id);
                 }
@@ -510,8 +528,8 @@ impl Correlator {
                     let mut kinds = inc.kinds.clone();
                     self.co.learn_ids(&mut kinds);
                 }
-                self.due
-                    .push(Reverse((at.saturating_add(self.cfg.retain_ms), id)));
+                let keep = self.cfg.retain_ms.max(self.cfg.reopen_ms);
+                self.due.push(Reverse((at.saturating_add(keep), id)));
             }
         }
     }

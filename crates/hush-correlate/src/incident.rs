@@ -55,6 +55,8 @@ pub enum Change {
     },
     /// Every alert resolved and the grace period passed.
     Resolved { incident: IncidentId, at: Millis },
+    /// An alert of a recently resolved incident fired again: the incident is open again.
+    Reopened { incident: IncidentId },
 }
 
 /// Most label pairs and words an incident remembers for similarity; past it, the earliest

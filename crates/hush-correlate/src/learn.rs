@@ -19,6 +19,8 @@ const MAX_KINDS: usize = 100_000;
 pub struct CoOccurrence {
     ids: HashMap<String, u32>,
     seen: Vec<u32>,
+    /// Per kind: past incidents holding it together with at least one other kind.
+    grouped: Vec<u32>,
     joint: HashMap<(u32, u32), u32>,
 }
 
@@ -34,6 +36,7 @@ impl CoOccurrence {
         let id = u32::try_from(self.seen.len()).ok()?;
         self.ids.insert(kind.to_string(), id);
         self.seen.push(0);
+        self.grouped.push(0);
         Some(id)
     }
 
@@ -52,6 +55,11 @@ impl CoOccurrence {
         for &a in ids.iter() {
             if let Some(s) = self.seen.get_mut(a as usize) {
                 *s = s.saturating_add(1);
+            }
+            if ids.len() > 1
+                && let Some(g) = self.grouped.get_mut(a as usize)
+            {
+                *g = g.saturating_add(1);
             }
         }
         // Incidents with thousands of kinds would cost a quadratic number of pairs and teach
@@ -85,7 +93,10 @@ impl CoOccurrence {
     }
 
     /// Affinity of kind `a` to a group of kinds, and the confidence in it: `None` while `a` has
-    /// too little history to judge.
+    /// too little history to judge. The affinity is the larger of how often `a` shared an
+    /// incident with one of the group's kinds and how often it shared one with anything: a
+    /// symptom seen in many kinds of incident (errors at the front end) is no less likely to
+    /// belong because this particular pairing is new; a kind that always stood alone is.
     pub(crate) fn affinity(&self, a: u32, group: &[u32]) -> Option<(f32, f32)> {
         let n = self.seen.get(a as usize).copied().unwrap_or(0);
         if n < MIN_SUPPORT {
@@ -103,7 +114,8 @@ impl CoOccurrence {
             })
             .max()
             .unwrap_or(0);
-        let p = (best as f32 / n as f32).min(1.0);
+        let grouped = self.grouped.get(a as usize).copied().unwrap_or(0);
+        let p = (best.max(grouped) as f32 / n as f32).min(1.0);
         let confidence = n as f32 / (n as f32 + 2.0);
         Some((p, confidence))
     }
@@ -124,5 +136,9 @@ mod tests {
         assert_eq!(c.affinity_of("ProbeFailed@status", "SlowQueries@db"), 0.0);
         assert_eq!(c.support("ProbeFailed@status"), 5);
         assert_eq!(c.support("Unknown@x"), 0);
+        // A kind grouped with others before is not lonely, even with a new partner.
+        c.learn(&["HighErrorRate@api", "Other@x"]);
+        let (a, b) = (c.ids["HighErrorRate@api"], c.ids["ProbeFailed@status"]);
+        assert_eq!(c.affinity(a, &[b]).map(|x| x.0), Some(1.0));
     }
 }

@@ -36,23 +36,26 @@ pub struct Preview {
     pub rules: Vec<RulePreview>,
 }
 
+/// An alert episode: fingerprint and start.
+type Episode = (String, i64);
+
+/// What one replay produced.
+struct Replayed {
+    opened: usize,
+    refused: usize,
+    members: BTreeMap<IncidentId, BTreeSet<Episode>>,
+    open_ids: BTreeSet<IncidentId>,
+}
+
 fn replay(
     cfg: Config,
     topo: &Topology,
     learned: &CoOccurrence,
     alerts: &[Alert],
-) -> Result<
-    (
-        usize,
-        usize,
-        BTreeMap<IncidentId, BTreeSet<(String, i64)>>,
-        BTreeSet<IncidentId>,
-    ),
-    RuleError,
-> {
+) -> Result<Replayed, RuleError> {
     let mut c = Correlator::new(cfg, topo.clone(), learned.clone())?;
     let (mut opened, mut refused) = (0, 0);
-    let mut members: BTreeMap<IncidentId, BTreeSet<(String, i64)>> = BTreeMap::new();
+    let mut members: BTreeMap<IncidentId, BTreeSet<Episode>> = BTreeMap::new();
     let mut open_ids = BTreeSet::new();
     for a in alerts {
         let key = (a.fingerprint.clone(), a.starts_at);
@@ -69,7 +72,12 @@ fn replay(
             Err(_) => refused += 1,
         }
     }
-    Ok((opened, refused, members, open_ids))
+    Ok(Replayed {
+        opened,
+        refused,
+        members,
+        open_ids,
+    })
 }
 
 /// Replays `alerts` (in time order, each at its `received_at`) under `current` and under
@@ -90,8 +98,14 @@ pub fn preview(
         rules: proposed.clone(),
         ..cfg.clone()
     };
-    let (opened_before, refused, _, _) = replay(before, topo, learned, alerts)?;
-    let (opened_after, _, members, open_ids) = replay(after, topo, learned, alerts)?;
+    let was = replay(before, topo, learned, alerts)?;
+    let Replayed {
+        opened: opened_after,
+        members,
+        open_ids,
+        ..
+    } = replay(after, topo, learned, alerts)?;
+    let (opened_before, refused) = (was.opened, was.refused);
     // Which rule formed each incident is decided by its first alert.
     let mut rules: Vec<RulePreview> = proposed
         .rules
@@ -101,7 +115,7 @@ pub fn preview(
             ..RulePreview::default()
         })
         .collect();
-    let first_alert: BTreeMap<(String, i64), &Alert> = alerts
+    let first_alert: BTreeMap<Episode, &Alert> = alerts
         .iter()
         .map(|a| ((a.fingerprint.clone(), a.starts_at), a))
         .collect();
