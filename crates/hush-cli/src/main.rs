@@ -1,5 +1,6 @@
 //! The `hush` binary: a thin layer of argument parsing over the library crates.
 
+mod bench;
 mod import;
 mod serve;
 
@@ -29,9 +30,16 @@ enum Command {
     Import(import::ImportArgs),
     /// Backtest the anomaly detector over NAB-style CSV files.
     Detect(hush_eval::detect::DetectArgs),
+    /// Write a simulated estate's telemetry and ground truth to files.
+    Simulate(hush_eval::simulate::SimulateArgs),
+    /// Forecast a `timestamp,value` CSV (or an M4-layout file with `--m4`) with intervals.
+    Forecast(hush_eval::forecast::ForecastArgs),
     /// Log tools.
     #[command(subcommand)]
     Logs(LogsCmd),
+    /// Benchmarks of the metric path on a fixed dataset.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
     /// Score Hush on public benchmarks.
     #[command(subcommand)]
     Eval(EvalCmd),
@@ -73,7 +81,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Import(a) => import::run(a),
+        Command::Bench(c) => bench::run(c),
         Command::Detect(a) => hush_eval::detect::run(a),
+        Command::Simulate(a) => hush_eval::simulate::run(a),
+        Command::Forecast(a) => hush_eval::forecast::run(a),
         Command::Logs(LogsCmd::Parse(a)) => hush_eval::logs::run(a),
         Command::Eval(EvalCmd::Nab(a)) => hush_eval::nab::run(a),
         Command::Eval(EvalCmd::Loghub(a)) => hush_eval::loghub::run(a),

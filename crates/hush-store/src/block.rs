@@ -5,7 +5,6 @@
 //! Blocks are written to a temporary name, synced and renamed, so a block file either exists
 //! whole or not at all.
 
-use crate::chunk::{ChunkIter, XorChunk};
 use crate::codec::{Cursor, put_i64, put_labels, put_u32, put_u64};
 use crate::error::StoreError;
 use crate::wal::sync_dir;
@@ -18,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"HUSHBLK1";
 /// Samples per chunk in a block: longer than head chunks, since sealed data is read in spans.
-pub(crate) const BLOCK_CHUNK_SAMPLES: usize = 960;
+pub(crate) const BLOCK_CHUNK_SAMPLES: usize = 4096;
 
 /// Facts about a block, stored in its index.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -80,19 +79,16 @@ pub(crate) fn write_block(
         let chunks: Vec<&[Sample]> = samples.chunks(BLOCK_CHUNK_SAMPLES).collect();
         put_u32(&mut index, chunks.len() as u32);
         for part in chunks {
-            let mut c = XorChunk::new();
-            for s in part {
-                c.append(s.t, s.v);
-            }
-            let bytes = c.to_bytes();
+            let (c_min, c_max) = (part[0].t, part[part.len() - 1].t);
+            let bytes = crate::sealed::encode(part);
             w.write_all(&bytes).map_err(|e| StoreError::io(&tmp, e))?;
-            put_i64(&mut index, c.min_t());
-            put_i64(&mut index, c.max_t());
+            put_i64(&mut index, c_min);
+            put_i64(&mut index, c_max);
             put_u64(&mut index, offset);
             put_u32(&mut index, bytes.len() as u32);
             offset += bytes.len() as u64;
-            min_t = min_t.min(c.min_t());
-            max_t = max_t.max(c.max_t());
+            min_t = min_t.min(c_min);
+            max_t = max_t.max(c_max);
             n_samples += part.len() as u64;
         }
     }
@@ -205,9 +201,9 @@ impl Block {
             self.file
                 .read_exact_at(&mut buf, r.offset)
                 .map_err(|e| StoreError::io(&self.path, e))?;
-            let it = ChunkIter::from_bytes(&buf)
+            let samples = crate::sealed::decode(&buf)
                 .ok_or_else(|| StoreError::corrupt(&self.path, "bad chunk"))?;
-            out.extend(it.filter(|s| s.t >= start && s.t <= end));
+            out.extend(samples.into_iter().filter(|s| s.t >= start && s.t <= end));
         }
         Ok(())
     }

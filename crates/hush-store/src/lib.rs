@@ -20,6 +20,7 @@ mod db;
 mod error;
 mod head;
 mod index;
+mod sealed;
 mod wal;
 
 pub use block::BlockMeta;
