@@ -67,7 +67,7 @@ def run_autoets(series, h, m):
 def run_prophet(series, h):
     from prophet import Prophet
 
-    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    logging.getLogger("cmdstanpy").disabled = True
     logging.getLogger("prophet").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()

@@ -33,7 +33,8 @@ pub struct AutoConfig {
 impl AutoConfig {
     /// A candidate set for data with the given seasonal periods (in steps, shortest first):
     /// seasonal naive per period, MSTL + ETS on the shortest and on all periods, Theta on the
-    /// shortest period, and non-seasonal ETS and naive for data without a season.
+    /// shortest period, non-seasonal ETS and naive. (MSTL + Theta is ~10x cheaper but measured
+    /// worse in the combination on M4 Hourly: MASE 1.048 against 0.996.)
     pub fn for_periods(periods: &[usize]) -> Self {
         let periods: Vec<usize> = periods.iter().copied().filter(|&p| p >= 2).collect();
         let mut candidates = Vec::new();
@@ -235,9 +236,11 @@ impl Forecaster for AutoForecaster {
         let combined = mean_of(&fitted, hh);
         let chosen: Vec<&Trial> = finals.iter().filter_map(|(r, _)| trials.get(*r)).collect();
         let conformal = Self::calibrate(&chosen, &y, hb, level);
-        // Without enough backtest errors, widen the model's own band by the short-sample
-        // factor sqrt(1 + 2 / n), a crude stand-in for parameter uncertainty.
-        let k = conformal.unwrap_or_else(|| z_for_level(level) * (1.0 + 2.0 / n as f64).sqrt());
+        // The model's own band, widened by the short-sample factor sqrt(1 + 2 / n) as a crude
+        // stand-in for parameter uncertainty, is a floor: the backtest that chose the model
+        // flatters it (selection bias), so its errors alone give too narrow a band.
+        let z = z_for_level(level) * (1.0 + 2.0 / n as f64).sqrt();
+        let k = conformal.map_or(z, |q| q.max(z));
         let names: Vec<String> = finals.iter().map(|(r, _)| order[*r].name()).collect();
         let score = (!chosen.is_empty())
             .then(|| chosen.iter().map(|t| t.score).sum::<f64>() / chosen.len() as f64);

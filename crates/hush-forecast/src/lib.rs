@@ -24,6 +24,8 @@ mod prepare;
 
 pub use auto::{AutoConfig, AutoForecaster};
 pub use error::{ForecastError, Result};
+/// The vocabulary crate, re-exported so callers name the same `Sample` type.
+pub use hush_model;
 pub use models::{ModelSpec, PointForecast};
 pub use prepare::{Prepared, prepare, unwrap_counter};
 

@@ -6,6 +6,7 @@
 //! and seasonal uncertainty) still ends up with honest bands.
 
 mod ets;
+mod mstl;
 mod simple;
 mod theta;
 
@@ -44,6 +45,12 @@ pub enum ModelSpec {
         /// Season length tested for and removed (1 disables the adjustment).
         period: usize,
     },
+    /// MSTL decomposition with the Theta method (SES with drift) on the seasonally adjusted
+    /// series: MSTL's seasons at a fraction of the cost of ETS.
+    MstlTheta {
+        /// Season lengths in steps, shortest first.
+        periods: Vec<usize>,
+    },
     /// The Theta method (Assimakopoulos & Nikolopoulos 2000) in its SES-with-drift form
     /// (Hyndman & Billah 2003), on a classically deseasonalised series when `period` is set.
     Theta {
@@ -64,6 +71,10 @@ impl ModelSpec {
                 format!("mstl_ets({})", p.join(","))
             }
             Self::Naive2 { period } => format!("naive2({period})"),
+            Self::MstlTheta { periods } => {
+                let p: Vec<String> = periods.iter().map(usize::to_string).collect();
+                format!("mstl_theta({})", p.join(","))
+            }
             Self::Theta { period: Some(p) } => format!("theta({p})"),
             Self::Theta { period: None } => "theta".into(),
         }
@@ -78,7 +89,9 @@ impl ModelSpec {
             // augurs' AutoETS refuses n <= free parameters + 4; keep a margin for damped trend.
             Self::Ets => 12,
             // STL needs two full cycles of the longest season.
-            Self::MstlEts { periods } => 2 * periods.iter().copied().max().unwrap_or(1) + 1,
+            Self::MstlEts { periods } | Self::MstlTheta { periods } => {
+                2 * periods.iter().copied().max().unwrap_or(1) + 1
+            }
             // Theta drops the season by itself when the series is too short to test it.
             Self::Theta { .. } => 4,
         }
@@ -94,7 +107,7 @@ impl ModelSpec {
             | Self::Theta {
                 period: Some(period),
             } => (*period < 2).then_some(*period),
-            Self::MstlEts { periods } => periods
+            Self::MstlEts { periods } | Self::MstlTheta { periods } => periods
                 .iter()
                 .copied()
                 .find(|&p| p < 2)
@@ -123,6 +136,7 @@ impl ModelSpec {
             Self::Ets => ets::auto_ets(y, horizon),
             Self::MstlEts { periods } => ets::mstl_ets(y, periods, horizon),
             Self::Naive2 { period } => theta::naive2(y, *period, horizon),
+            Self::MstlTheta { periods } => mstl::mstl_theta(y, periods, horizon),
             Self::Theta { period } => theta::theta(y, *period, horizon),
         }
         .map_err(|reason| ForecastError::Model {
