@@ -143,3 +143,46 @@ pub fn run(args: CorrelateArgs) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_writes_one_line_per_distinct_alert_and_skips_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let topo = dir.path().join("topology.yaml");
+        std::fs::write(&topo, "services:\n  - name: api\n    type: gateway\n    team: web\n    criticality: critical\n    dependsOn: [db]\n  - name: db\n    type: database\n    team: platform\n    criticality: high\n    dependsOn: []\n").unwrap();
+        let input = dir.path().join("alerts.jsonl");
+        let line = |name: &str, svc: &str, status: &str, at: &str| {
+            format!(
+                r#"{{"status":"{status}","labels":{{"alertname":"{name}","service":"{svc}","severity":"critical"}},"annotations":{{}},"startsAt":"2026-03-02T09:00:00Z","endsAt":"0001-01-01T00:00:00Z","receivedAt":"{at}"}}"#
+            )
+        };
+        let lines = [
+            line("SlowQueries", "db", "firing", "2026-03-02T09:00:30Z"),
+            "not json".to_string(),
+            line("SlowQueries", "db", "firing", "2026-03-02T09:05:30Z"),
+            line("HighErrorRate", "api", "firing", "2026-03-02T09:01:00Z"),
+        ];
+        std::fs::write(&input, lines.join("\n")).unwrap();
+        let output = dir.path().join("out.jsonl");
+        run(CorrelateArgs {
+            input,
+            topology: Some(topo),
+            rules: None,
+            output: output.clone(),
+        })
+        .unwrap();
+        let out: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(out.len(), 2, "the re-send is the same alert");
+        assert_eq!(out[0]["incident"], out[1]["incident"], "api calls db");
+        assert_eq!(out[0]["startsAt"], "2026-03-02T09:00:00Z");
+        assert_eq!(out[0]["priority"], "P1");
+        assert!(out[0]["root_service"].is_null());
+    }
+}

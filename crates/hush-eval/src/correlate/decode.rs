@@ -68,7 +68,11 @@ pub fn alert_line(line: &str) -> Result<Decoded, String> {
         }
     };
     let alert = Alert {
-        fingerprint: l.fingerprint.unwrap_or_default(),
+        // Computed here when absent, so the caller can key the episode before ingesting it.
+        fingerprint: l
+            .fingerprint
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| hush_correlate::fingerprint(&l.labels)),
         status,
         labels: l.labels,
         annotations: l.annotations,
@@ -94,8 +98,18 @@ mod tests {
         assert_eq!(d.alert.received_at - d.alert.starts_at, 30_000);
         assert_eq!(d.starts_at, "2026-03-02T09:00:00.000Z");
         let d = alert_line(r#"{"labels":{"a":"b"},"startsAt":"2026-03-02T09:00:00Z","endsAt":"2026-03-02T09:05:00Z"}"#).unwrap();
-        assert_eq!(d.alert.status, AlertStatus::Resolved);
+        assert_eq!(
+            d.alert.status,
+            AlertStatus::Firing,
+            "no status: endsAt still ahead"
+        );
         assert_eq!(d.alert.received_at, d.alert.starts_at);
+        let d = alert_line(r#"{"startsAt":"2026-03-02T09:00:00Z","endsAt":"2026-03-02T09:05:00Z","receivedAt":"2026-03-02T09:06:00Z"}"#).unwrap();
+        assert_eq!(
+            d.alert.status,
+            AlertStatus::Resolved,
+            "no status: endsAt passed"
+        );
     }
 
     #[test]
