@@ -163,8 +163,11 @@ pub fn score(train: &[f64], actual: &[f64], f: &Forecast, m: usize) -> SeriesSco
     let scale = mase_scale(train, m);
     let alpha = 1.0 - f.level;
     let mut s = SeriesScore::default();
-    for i in 0..h {
-        let (y, p, lo, hi) = (actual[i], f.point[i], f.lower[i], f.upper[i]);
+    let steps = actual
+        .iter()
+        .zip(&f.point)
+        .zip(f.lower.iter().zip(&f.upper));
+    for ((&y, &p), (&lo, &hi)) in steps.take(h) {
         let denom = y.abs() + p.abs();
         s.smape += if denom > 0.0 {
             200.0 * (y - p).abs() / denom
