@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use hush_model::TimeSeries;
 use hush_store::RejectReason;
@@ -55,4 +55,32 @@ pub async fn remote_write(State(s): State<AppState>, body: Bytes) -> Result<Stat
     let series =
         hush_ingest::decode_remote_write(&body, &s.engine.limits).map_err(|e| rejected(&s, e))?;
     store(&s, series, "remote_write").await
+}
+
+/// `POST /v1/metrics`: OTLP/HTTP metrics, protobuf or JSON by content type.
+pub async fn otlp_metrics(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let series = if ct.starts_with("application/json") {
+        hush_ingest::otlp::decode_metrics_json(&body, &s.engine.limits)
+    } else if ct.starts_with("application/x-protobuf") || ct.is_empty() {
+        hush_ingest::otlp::decode_metrics_protobuf(&body, &s.engine.limits)
+    } else {
+        s.engine.count_rejected_request("unsupported_media_type");
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_data",
+            format!(
+                "unsupported content type `{ct}`: use application/x-protobuf or application/json"
+            ),
+        ));
+    }
+    .map_err(|e| rejected(&s, e))?;
+    store(&s, series, "otlp").await
 }

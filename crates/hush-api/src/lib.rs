@@ -57,6 +57,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         ));
     let write = Router::new()
         .route("/api/v1/write", post(ingest::remote_write))
+        .route("/v1/metrics", post(ingest::otlp_metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Write),

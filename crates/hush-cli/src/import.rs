@@ -2,7 +2,7 @@
 //! running on the same directory; the store's lock file refuses a second opener).
 
 use anyhow::{Context, bail};
-use hush_model::{Labels, Sample, TimeSeries};
+use hush_model::{Labels, TimeSeries};
 use hush_store::{Options, Store};
 use std::path::PathBuf;
 
@@ -52,7 +52,8 @@ pub fn run(a: ImportArgs) -> anyhow::Result<()> {
         }
         let labels =
             Labels::from_pairs(pairs).map_err(|e| anyhow::anyhow!("invalid labels: {e}"))?;
-        vec![TimeSeries::new(labels, parse_csv(&text, &a.file)?)]
+        hush_ingest::csv::parse(&text, &labels, &limits)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?
     } else {
         let now = a.timestamp.unwrap_or_else(|| {
             std::time::SystemTime::now()
@@ -83,36 +84,4 @@ pub fn run(a: ImportArgs) -> anyhow::Result<()> {
         a.file.display()
     );
     Ok(())
-}
-
-/// `timestamp,value` rows; an optional header; timestamps in Unix seconds or milliseconds
-/// (values above 1e11 are taken as ms). Errors name the file and line.
-fn parse_csv(text: &str, file: &std::path::Path) -> anyhow::Result<Vec<Sample>> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let err = |m: &str| anyhow::anyhow!("{}:{}: {m}: `{line}`", file.display(), i + 1);
-        let Some((t, v)) = line.split_once(',') else {
-            return Err(err("expected `timestamp,value`"));
-        };
-        let (Ok(t), Ok(v)) = (t.trim().parse::<f64>(), v.trim().parse::<f64>()) else {
-            if i == 0 {
-                continue; // header
-            }
-            return Err(err("timestamp and value must be numbers"));
-        };
-        if !v.is_finite() || !t.is_finite() {
-            return Err(err("NaN or infinite values are not accepted"));
-        }
-        let t_ms = if t.abs() > 1e11 {
-            t as i64
-        } else {
-            (t * 1000.0) as i64
-        };
-        out.push(Sample::new(t_ms, v));
-    }
-    Ok(out)
 }
