@@ -26,12 +26,10 @@ fn raw(labels: &[(&str, &str)], v: f64, t: i64) -> Vec<u8> {
                 })
                 .collect(),
             samples: vec![WireSample {
-                value: v,
+                value: Some(v),
                 timestamp: t,
             }],
-            ..Default::default()
         }],
-        ..Default::default()
     };
     snap::raw::Encoder::new()
         .compress_vec(&req.encode_to_vec())
