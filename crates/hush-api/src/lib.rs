@@ -4,6 +4,7 @@
 //! tests; [`serve`] runs it on an already bound listener until a shutdown signal.
 //! **Invariant:** errors become HTTP responses only in `error.rs`; 5xx bodies hold no internals.
 
+mod anomalies;
 mod auth;
 mod error;
 mod ingest;
@@ -50,6 +51,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/labels", get(query::labels).post(query::labels))
         .route("/api/v1/label/{name}/values", get(query::label_values))
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
+        .route("/api/v1/anomalies", get(anomalies::list))
         .route("/metrics", get(self_metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

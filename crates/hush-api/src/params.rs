@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use axum::http::HeaderMap;
-use hush_model::{MatchOp, Matcher};
+use hush_model::Matcher;
 
 /// All parameters of a request, in order, from the URL and (for POST forms) the body.
 pub struct Params(pub Vec<(String, String)>);
@@ -138,27 +138,7 @@ fn chrono_free_rfc3339(s: &str) -> Option<i64> {
 
 /// Parses a series selector such as `up{job="node"}` into matchers.
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, ApiError> {
-    let expr = promql_parser::parser::parse(s)
-        .map_err(|e| ApiError::bad_data(format!("invalid selector `{s}`: {e}")))?;
-    let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
-        return Err(ApiError::bad_data(format!(
-            "`{s}` is not a series selector"
-        )));
-    };
-    let mut out = Vec::new();
-    if let Some(name) = vs.name {
-        out.push(Matcher::equal("__name__", name));
-    }
-    for m in vs.matchers.matchers {
-        let op = match m.op {
-            promql_parser::label::MatchOp::Equal => MatchOp::Equal,
-            promql_parser::label::MatchOp::NotEqual => MatchOp::NotEqual,
-            promql_parser::label::MatchOp::Re(_) => MatchOp::Regex,
-            promql_parser::label::MatchOp::NotRe(_) => MatchOp::NotRegex,
-        };
-        out.push(Matcher::new(op, m.name, m.value).map_err(|e| ApiError::bad_data(e.to_string()))?);
-    }
-    Ok(out)
+    hush_engine::selector::parse(s).map_err(ApiError::bad_data)
 }
 
 #[cfg(test)]

@@ -23,6 +23,37 @@ pub struct Config {
     pub auth: AuthConfig,
     pub tls: Option<TlsConfig>,
     pub scrape_configs: Vec<ScrapeConfig>,
+    pub detection: DetectionConfig,
+}
+
+/// Live anomaly detection on ingested series.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    pub enabled: bool,
+    /// PromQL series selectors; empty means every series.
+    pub series: Vec<String>,
+    /// Detector sensitivity in (0, 1]; higher alerts more.
+    pub sensitivity: Option<f64>,
+    /// Most series scored at once (each detector holds up to tens of KiB of state).
+    pub max_series: usize,
+    /// Anomalies kept for the API.
+    pub max_anomalies: usize,
+    /// Store `hush_anomaly_score` and the expected band as series.
+    pub write_series: bool,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            series: Vec::new(),
+            sensitivity: None,
+            max_series: 10_000,
+            max_anomalies: 10_000,
+            write_series: true,
+        }
+    }
 }
 
 impl Default for Config {
@@ -35,6 +66,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             tls: None,
             scrape_configs: Vec::new(),
+            detection: DetectionConfig::default(),
         }
     }
 }
@@ -306,6 +338,20 @@ impl Config {
                     ));
                 }
             }
+        }
+        for sel in &self.detection.series {
+            crate::selector::parse(sel).map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message: format!("detection.series: {message}"),
+            })?;
+        }
+        if let Some(s) = self.detection.sensitivity
+            && !(s > 0.0 && s <= 1.0)
+        {
+            return Err(ConfigError::Invalid {
+                path: path.into(),
+                message: format!("detection.sensitivity must be in (0, 1], got {s}"),
+            });
         }
         let mut names = std::collections::BTreeSet::new();
         for t in &self.auth.tokens {

@@ -15,6 +15,8 @@ pub struct Engine {
     pub store: Store,
     pub metrics: SelfMetrics,
     pub limits: hush_ingest::Limits,
+    /// Live anomaly detection, when `detection.enabled`.
+    pub detection: Option<crate::detection::Detection>,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -37,12 +39,17 @@ impl Engine {
             )
         })?;
         let limits = config.limits.ingest_limits();
+        let detection = match config.detection.enabled {
+            true => Some(crate::detection::Detection::new(config.detection.clone())?),
+            false => None,
+        };
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
             store,
             metrics: SelfMetrics::default(),
             limits,
+            detection,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -78,7 +85,18 @@ impl Engine {
         series: Vec<TimeSeries>,
         source: &str,
     ) -> Result<AppendOutcome, StoreError> {
+        // Scored before the write is acknowledged, so an anomaly is visible through the API as
+        // soon as the sample that caused it is.
+        let derived = match &self.detection {
+            Some(d) => d.observe(&series),
+            None => Vec::new(),
+        };
         let out = self.store.append(series).await?;
+        if !derived.is_empty()
+            && let Err(e) = self.store.append(derived).await
+        {
+            tracing::warn!(error = %e, "storing anomaly scores failed");
+        }
         self.metrics
             .samples_ingested
             .get_or_create(&SourceLabel {

@@ -5,9 +5,11 @@
 //! waits for them before the final WAL sync.
 
 pub mod config;
+pub mod detection;
 mod duration;
 mod engine;
 pub mod metrics;
 pub mod scrape;
+pub mod selector;
 
 pub use engine::Engine;
