@@ -65,7 +65,7 @@ impl Default for Config {
             level_half_life: 200.0,
             season_half_life: 3.0,
             scale_half_life: 2000.0,
-            clip: 2.0,
+            clip: 2.5,
             spike_penalty: 1.0,
             level_window: 6,
             history_half_life: 5000.0,
