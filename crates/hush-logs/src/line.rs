@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
-use crate::mask::Piece;
+use crate::mask::{Piece, Word};
 use crate::template::{Template, Token};
 
 /// The constant words of a line and where its variable runs are (into cleared buffers).
-pub(crate) fn shape_into<'p>(
-    pieces: &'p [Piece<'_>],
-    consts: &mut Vec<&'p str>,
+pub(crate) fn shape_into<'a>(
+    pieces: &[Piece],
+    content: &'a str,
+    consts: &mut Vec<Word<'a>>,
     gaps: &mut Vec<bool>,
 ) {
     consts.clear();
@@ -21,7 +22,7 @@ pub(crate) fn shape_into<'p>(
                 *last = true;
             }
         } else {
-            consts.push(&*p.text);
+            consts.push(p.word(content));
             gaps.push(false);
         }
     }
@@ -38,8 +39,8 @@ pub(crate) fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
 /// Per-line buffers kept between lines; always empty between calls.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scratch {
-    pub(crate) pieces: Vec<Piece<'static>>,
-    pub(crate) consts: Vec<&'static str>,
+    pub(crate) pieces: Vec<Piece>,
+    pub(crate) consts: Vec<Word<'static>>,
     pub(crate) gaps: Vec<bool>,
 }
 
@@ -66,23 +67,24 @@ pub(crate) fn push_history(t: &mut Template, before: String, history: usize) {
 }
 
 /// Whether a template's tokens accept a line's constant words.
-pub(crate) fn covers(tokens: &[Token], consts: &[&str]) -> bool {
+pub(crate) fn covers(tokens: &[Token], consts: &[Word<'_>]) -> bool {
     tokens.len() == consts.len()
         && tokens.iter().zip(consts).all(|(t, c)| match t {
             Token::Wild => true,
-            Token::Const(s) => **s == **c,
+            Token::Const(s) => c.is(s),
         })
 }
 
 /// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
-pub(crate) fn params<'a>(t: &Template, pieces: &[Piece<'_>], content: &'a str) -> Vec<&'a str> {
+pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Vec<&'a str> {
     let mut out = Vec::new();
     let mut run: Option<(usize, usize)> = None;
     let mut ci = 0;
     let flush = |out: &mut Vec<&'a str>, run: &mut Option<(usize, usize)>, ci: usize| {
         if t.gaps.get(ci).copied().unwrap_or(false) {
             let text = run.map_or("", |(s, e)| &content[s..e]);
-            if t.gap_text(ci) == HOST_PORT {
+            // `<*>:<*>`, possibly inside punctuation (`(<*>:<*>)`).
+            if t.gap_text(ci).contains(HOST_PORT) {
                 // Written `<*>:<*>`: the address and the port.
                 let (host, port) = text.rsplit_once(':').unwrap_or((text, ""));
                 out.push(host);
@@ -142,30 +144,37 @@ impl std::hash::Hasher for IntHasher {
 
 /// A hash of the constant words (with their count and boundaries), eight bytes at a time:
 /// the key of the shape cache. Hits are verified, so collisions only cost a search.
-pub(crate) fn shape_hash(consts: &[&str]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+pub(crate) fn shape_hash(consts: &[Word<'_>]) -> u64 {
     let mut h: u64 = consts.len() as u64;
     for c in consts {
-        let bytes = c.as_bytes();
-        let mut chunks = bytes.chunks_exact(8);
-        for ch in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(ch);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h = mix(h, c.pre.as_bytes());
+        if let Some(post) = c.post {
+            // A masked part: its position and the text after it.
+            h = mix(h.wrapping_add(1), post.as_bytes());
         }
-        let mut w = [0u8; 8];
-        let rest = chunks.remainder();
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K);
     }
     h ^ (h >> 29)
+}
+
+fn mix(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chunks = bytes.chunks_exact(8);
+    for ch in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(ch);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let mut w = [0u8; 8];
+    let rest = chunks.remainder();
+    w[..rest.len()].copy_from_slice(rest);
+    (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K)
 }
 
 /// How an address with a port is written.
 const HOST_PORT: &str = "<*>:<*>";
 
 /// Records how this line writes each variable run that `t` has no text for yet.
-pub(crate) fn note_gap_text(t: &mut Template, pieces: &[Piece<'_>], content: &str) {
+pub(crate) fn note_gap_text(t: &mut Template, pieces: &[Piece], content: &str) {
     if t.gap_text.len() != t.gaps.len() {
         t.gap_text.resize(t.gaps.len(), String::new());
     }
@@ -201,7 +210,7 @@ pub(crate) fn note_gap_text(t: &mut Template, pieces: &[Piece<'_>], content: &st
 
 /// A run of variable tokens as a template writes it: the punctuation before the first and
 /// after the last kept around one `<*>` (`<*>:<*>` for a lone address with a port).
-fn render_gap(first: &Piece<'_>, last: &Piece<'_>, single: bool, content: &str) -> String {
+fn render_gap(first: &Piece, last: &Piece, single: bool, content: &str) -> String {
     let (vs, _) = first.var.unwrap_or(first.span);
     let (_, ve) = last.var.unwrap_or(last.span);
     let (lead, trail) = (&content[first.span.0..vs], &content[ve..last.span.1]);

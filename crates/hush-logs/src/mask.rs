@@ -13,23 +13,78 @@
 //! `<*>`. That is what lets `1190 bytes sent` and `1190 bytes (1.16 KB) sent` share a template,
 //! which a fixed token count (as in Drain) cannot do.
 
-use std::borrow::Cow;
-
 /// The text of a masked variable in templates.
 pub const WILDCARD: &str = "<*>";
 
-/// One token of a line after masking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Piece<'a> {
-    /// Constant text, with `<*>` in place of a masked part; empty for gaps.
-    pub text: Cow<'a, str>,
+/// One token of a line after masking: plain offsets into the content, so masking builds no
+/// string (a constant with a masked part is read as [`Word`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Piece {
     /// Whether this token is wholly a variable.
     pub gap: bool,
     /// Byte range of the whole token within the content.
     pub span: (usize, usize),
-    /// Byte range of the masked part within the content: the `<*>` of `text`, or for a gap
+    /// Byte range of the masked part within the content: the `<*>` of its [`Word`], or for a gap
     /// the variable itself.
     pub var: Option<(usize, usize)>,
+}
+
+impl Piece {
+    /// The constant word of a piece that is not a gap: its text with `<*>` in place of the
+    /// masked part.
+    pub(crate) fn word<'a>(&self, content: &'a str) -> Word<'a> {
+        let (s, e) = self.span;
+        match self.var {
+            Some((vs, ve)) if !self.gap => Word {
+                pre: &content[s..vs],
+                post: Some(&content[ve..e]),
+            },
+            _ => Word {
+                pre: &content[s..e],
+                post: None,
+            },
+        }
+    }
+}
+
+/// A line's constant word, borrowed from the line: `pre`, or `pre<*>post` when a part of it
+/// is masked (`key=<*>,`). Compared with a template's words without being built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word<'a> {
+    pub pre: &'a str,
+    pub post: Option<&'a str>,
+}
+
+impl Word<'_> {
+    /// Whether the word reads `s`.
+    pub(crate) fn is(&self, s: &str) -> bool {
+        let s = s.as_bytes();
+        let pre = self.pre.as_bytes();
+        match self.post {
+            None => s == pre,
+            Some(post) => {
+                let post = post.as_bytes();
+                s.len() == pre.len() + WILDCARD.len() + post.len()
+                    && s.starts_with(pre)
+                    && s[pre.len()..].starts_with(WILDCARD.as_bytes())
+                    && s.ends_with(post)
+            }
+        }
+    }
+
+    /// The word as an owned string.
+    pub(crate) fn to_boxed(self) -> Box<str> {
+        match self.post {
+            None => self.pre.into(),
+            Some(post) => {
+                let mut text = String::with_capacity(self.pre.len() + WILDCARD.len() + post.len());
+                text.push_str(self.pre);
+                text.push_str(WILDCARD);
+                text.push_str(post);
+                text.into_boxed_str()
+            }
+        }
+    }
 }
 
 /// Byte classes, looked up in one table instead of scanning lists on every byte.
@@ -101,14 +156,14 @@ const UNITS: &[&str] = &[
 /// Splits `content` into masked pieces; tokens past `max_tokens` become one final gap so
 /// that a huge line costs no more than a long one.
 #[cfg(test)]
-pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece<'_>> {
+pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece> {
     let mut out = Vec::new();
     pieces_into(content, max_tokens, &mut out);
     out
 }
 
 /// [`pieces`] into a caller's (cleared) vector, so its allocation is reused line after line.
-pub(crate) fn pieces_into<'a>(content: &'a str, max_tokens: usize, out: &mut Vec<Piece<'a>>) {
+pub(crate) fn pieces_into(content: &str, max_tokens: usize, out: &mut Vec<Piece>) {
     out.clear();
     let bytes = content.as_bytes();
     let mut i = 0;
@@ -124,7 +179,6 @@ pub(crate) fn pieces_into<'a>(content: &'a str, max_tokens: usize, out: &mut Vec
             let end = content.trim_end().len();
             let end = end.max(i);
             out.push(Piece {
-                text: Cow::Borrowed(""),
                 gap: true,
                 span: (i, end),
                 var: Some((i, end)),
@@ -158,7 +212,7 @@ fn classify(
     end: usize,
     prev_numeric: bool,
     (mut any, mut all): (u16, u16),
-) -> (Piece<'_>, bool) {
+) -> (Piece, bool) {
     let tok = &content.as_bytes()[start..end];
     let lead = tok.iter().take_while(|&&b| is(b, LEAD)).count();
     let trail = tok[lead..]
@@ -170,7 +224,6 @@ fn classify(
     let core = &content.as_bytes()[cs..ce];
     let gap = |numeric| {
         let piece = Piece {
-            text: Cow::Borrowed(""),
             gap: true,
             span: (start, end),
             var: Some((cs, ce)),
@@ -183,7 +236,6 @@ fn classify(
         let var = Some((start, end));
         return (
             Piece {
-                text: Cow::Borrowed(""),
                 gap: true,
                 span: (start, end),
                 var,
@@ -192,7 +244,7 @@ fn classify(
         );
     }
     if core.is_empty() {
-        return (constant(content, start, end), false);
+        return (constant(start, end), false);
     }
     if lead + trail > 0 {
         // The token's classes include its punctuation; the core's are needed.
@@ -222,7 +274,7 @@ fn classify(
             return gap(true);
         }
         if any & EQUALS == 0 {
-            return (constant(content, start, end), false);
+            return (constant(start, end), false);
         }
     }
     segments(content, start, end)
@@ -233,7 +285,7 @@ fn classify(
 /// token holding a numeric segment is `key:<*>` when a word key precedes the value
 /// (`index:0` → `index:<*>`) and a variable as a whole when not (`LOCAL(0)`, `node-224`).
 /// Words with a lone digit (`IPv6`, `en0`) stay constant.
-fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
+fn segments(content: &str, start: usize, end: usize) -> (Piece, bool) {
     let bytes = content.as_bytes();
     let lead = bytes[start..end]
         .iter()
@@ -252,7 +304,7 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
         && eq + 1 < value_end
         && is_key(&bytes[start..eq])
     {
-        return (masked_value(content, start, end, eq + 1, value_end), false);
+        return (masked_value(start, end, eq + 1, value_end), false);
     }
     let mut first_var = None;
     let mut i = start;
@@ -271,7 +323,7 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
         }
     }
     let Some(first_var) = first_var else {
-        return (constant(content, start, end), false);
+        return (constant(start, end), false);
     };
     // The key: text up to the last `:` before the first variable.
     let colon = bytes[start..first_var]
@@ -281,15 +333,11 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece<'_>, bool) {
     if let Some(c) = colon
         && is_key(&bytes[start..c])
     {
-        return (
-            masked_value(content, start, end, c + 1, value_end.max(c + 1)),
-            false,
-        );
+        return (masked_value(start, end, c + 1, value_end.max(c + 1)), false);
     }
     let var = (start + lead, value_end.max(start + lead));
     (
         Piece {
-            text: Cow::Borrowed(""),
             gap: true,
             span: (start, end),
             var: Some(var),
@@ -309,14 +357,9 @@ fn is_key(before: &[u8]) -> bool {
     key.iter().any(u8::is_ascii_alphabetic) && !before.iter().any(u8::is_ascii_digit)
 }
 
-/// `content[start..end]` with `vs..ve` replaced by `<*>`.
-fn masked_value(content: &str, start: usize, end: usize, vs: usize, ve: usize) -> Piece<'_> {
-    let mut text = String::with_capacity(end - start);
-    text.push_str(&content[start..vs]);
-    text.push_str(WILDCARD);
-    text.push_str(&content[ve..end]);
+/// The token `start..end` with `vs..ve` masked (read as `<*>`).
+fn masked_value(start: usize, end: usize, vs: usize, ve: usize) -> Piece {
     Piece {
-        text: Cow::Owned(text),
         gap: false,
         span: (start, end),
         var: Some((vs, ve)),
@@ -342,9 +385,8 @@ fn is_variable_segment(seg: &[u8]) -> bool {
         || seg.len() >= 6 && seg.iter().all(u8::is_ascii_hexdigit)
 }
 
-fn constant(content: &str, start: usize, end: usize) -> Piece<'_> {
+fn constant(start: usize, end: usize) -> Piece {
     Piece {
-        text: Cow::Borrowed(&content[start..end]),
         gap: false,
         span: (start, end),
         var: None,
@@ -400,7 +442,7 @@ mod tests {
                 if p.gap {
                     WILDCARD.to_string()
                 } else {
-                    p.text.into_owned()
+                    p.word(s).to_boxed().into_string()
                 }
             })
             .collect()

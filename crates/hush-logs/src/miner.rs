@@ -19,7 +19,7 @@ use crate::line::{
     IntMap, Scratch, covers, note_gap_text, params, push_history, recycle, shape_hash, shape_into,
     widen_gaps,
 };
-use crate::mask::{Piece, pieces_into};
+use crate::mask::{Word, pieces_into};
 use crate::template::{Template, TemplateId, Token};
 use crate::types::{Change, LineMatch, MinerConfig, MinerState, MinerStats, STATE_VERSION};
 use std::collections::HashMap;
@@ -107,11 +107,11 @@ impl Miner {
         self.stats.lines += 1;
         let seq = self.stats.lines;
         // Buffers are reused from line to line: no allocation for a line that fits a template.
-        let mut pieces: Vec<Piece<'a>> = recycle(std::mem::take(&mut self.scratch.pieces));
+        let mut pieces = std::mem::take(&mut self.scratch.pieces);
         pieces_into(content, self.config.max_tokens, &mut pieces);
-        let mut consts: Vec<&str> = recycle(std::mem::take(&mut self.scratch.consts));
+        let mut consts: Vec<Word<'a>> = recycle(std::mem::take(&mut self.scratch.consts));
         let mut gaps = std::mem::take(&mut self.scratch.gaps);
-        shape_into(&pieces, &mut consts, &mut gaps);
+        shape_into(&pieces, content, &mut consts, &mut gaps);
         let hash = shape_hash(&consts);
         let (found, cached) = self.find_hashed(&consts, hash);
         let (id, change) = match found {
@@ -145,7 +145,7 @@ impl Miner {
             None => Vec::new(),
         };
         self.scratch.consts = recycle(consts);
-        self.scratch.pieces = recycle(pieces);
+        self.scratch.pieces = pieces;
         self.scratch.gaps = gaps;
         LineMatch { id, change, params }
     }
@@ -155,7 +155,7 @@ impl Miner {
         let mut pieces = Vec::new();
         pieces_into(content, self.config.max_tokens, &mut pieces);
         let (mut consts, mut gaps) = (Vec::new(), Vec::new());
-        shape_into(&pieces, &mut consts, &mut gaps);
+        shape_into(&pieces, content, &mut consts, &mut gaps);
         self.find_consts(&consts).map(|i| self.templates[i].id)
     }
 
@@ -169,13 +169,13 @@ impl Miner {
     }
 
     /// The index of the most specific template covering a line's constant words.
-    fn find_consts(&self, consts: &[&str]) -> Option<usize> {
+    fn find_consts(&self, consts: &[Word<'_>]) -> Option<usize> {
         self.find_hashed(consts, shape_hash(consts)).0
     }
 
     /// [`Self::find_consts`] with the shape's hash known; also says whether the shape cache
     /// answered.
-    fn find_hashed(&self, consts: &[&str], hash: u64) -> (Option<usize>, bool) {
+    fn find_hashed(&self, consts: &[Word<'_>], hash: u64) -> (Option<usize>, bool) {
         if let Some(id) = self.cache.get(&hash)
             && let Some(&i) = self.index.get(&self.resolve(*id))
             && covers(&self.templates[i].tokens, consts)
@@ -201,7 +201,7 @@ impl Miner {
     /// Templates that differ from the line only at a few positions, where enough distinct words
     /// have been seen to call those positions variable: the ids to merge, oldest first, and the
     /// positions to make `<*>`.
-    fn siblings(&self, consts: &[&str]) -> Option<(Vec<TemplateId>, Vec<usize>)> {
+    fn siblings(&self, consts: &[Word<'_>]) -> Option<(Vec<TemplateId>, Vec<usize>)> {
         let n = consts.len();
         // Siblings must share at least `similarity` of their words, and at least one.
         let max_diff = (((n as f64) * (1.0 - self.config.similarity)).floor() as usize)
@@ -216,7 +216,7 @@ impl Miner {
                 .iter()
                 .zip(consts)
                 .enumerate()
-                .filter(|(_, (t, c))| matches!(t, Token::Const(s) if **s != ***c))
+                .filter(|(_, (t, c))| matches!(t, Token::Const(s) if !c.is(s)))
                 .map(|(p, _)| p)
                 .collect();
             let shared = self.templates[i]
@@ -239,10 +239,10 @@ impl Miner {
                         Token::Wild => None,
                     })
                     .collect();
-                words.push(consts[p]);
                 words.sort_unstable();
                 words.dedup();
-                words.len() >= self.config.min_variants
+                let line_word_new = !words.iter().any(|w| consts[p].is(w));
+                words.len() + usize::from(line_word_new) >= self.config.min_variants
             });
             if !varied {
                 continue;
@@ -266,7 +266,7 @@ impl Miner {
         &mut self,
         family: Vec<TemplateId>,
         wild: &[usize],
-        consts: &[&str],
+        consts: &[Word<'_>],
         gaps: &[bool],
         seq: u64,
     ) -> TemplateId {
@@ -325,11 +325,11 @@ impl Miner {
         keep
     }
 
-    fn create(&mut self, consts: &[&str], gaps: Vec<bool>, seq: u64) -> TemplateId {
+    fn create(&mut self, consts: &[Word<'_>], gaps: Vec<bool>, seq: u64) -> TemplateId {
         let id = TemplateId(self.next_id);
         self.next_id += 1;
         self.stats.created += 1;
-        let tokens = consts.iter().map(|c| Token::Const((*c).into())).collect();
+        let tokens = consts.iter().map(|c| Token::Const(c.to_boxed())).collect();
         let t = Template {
             id,
             tokens,

@@ -233,3 +233,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn address_with_port_in_punctuation_yields_two_params() {
+    let mut m = Miner::default();
+    for line in ["peer (10.0.0.1:80) up", "peer \u{e}:0) up"] {
+        let r = m.add(line);
+        let t = m.template(r.id).unwrap();
+        assert_eq!(r.params.len(), t.arity(), "{line}: {}", t.text());
+    }
+}
