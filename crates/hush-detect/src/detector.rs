@@ -409,8 +409,7 @@ impl Detector {
         let mut p = [1.0f64; FEATURES];
         for (i, f) in feats.iter().enumerate() {
             if let Some(c) = self.cal.get_mut(i) {
-                p[i] = c.tail(*f, self.cfg.tail_exponent);
-                c.observe(*f);
+                p[i] = c.tail_then_observe(*f, self.cfg.tail_exponent);
             }
         }
         // A lone point needs more evidence than a sustained departure: single outliers are the
