@@ -6,28 +6,6 @@ use std::collections::HashMap;
 use crate::mask::{Piece, Word};
 use crate::template::{Template, Token};
 
-/// The constant words of a line and where its variable runs are (into cleared buffers).
-pub(crate) fn shape_into<'a>(
-    pieces: &[Piece],
-    content: &'a str,
-    consts: &mut Vec<Word<'a>>,
-    gaps: &mut Vec<bool>,
-) {
-    consts.clear();
-    gaps.clear();
-    gaps.push(false);
-    for p in pieces {
-        if p.gap {
-            if let Some(last) = gaps.last_mut() {
-                *last = true;
-            }
-        } else {
-            consts.push(p.word(content));
-            gaps.push(false);
-        }
-    }
-}
-
 /// Empties `v` and hands its allocation to a vector of the same layout but another lifetime
 /// (the standard library collects a mapped `IntoIter` in place), so per-line buffers that
 /// borrow the line can be kept between lines.
@@ -147,10 +125,10 @@ impl std::hash::Hasher for IntHasher {
 pub(crate) fn shape_hash(consts: &[Word<'_>]) -> u64 {
     let mut h: u64 = consts.len() as u64;
     for c in consts {
-        h = mix(h, c.pre.as_bytes());
+        h = mix(h, c.pre);
         if let Some(post) = c.post {
             // A masked part: its position and the text after it.
-            h = mix(h.wrapping_add(1), post.as_bytes());
+            h = mix(h.wrapping_add(1), post);
         }
     }
     h ^ (h >> 29)

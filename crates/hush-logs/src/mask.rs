@@ -32,7 +32,7 @@ pub(crate) struct Piece {
 impl Piece {
     /// The constant word of a piece that is not a gap: its text with `<*>` in place of the
     /// masked part.
-    pub(crate) fn word<'a>(&self, content: &'a str) -> Word<'a> {
+    pub(crate) fn word<'a>(&self, content: &'a [u8]) -> Word<'a> {
         let (s, e) = self.span;
         match self.var {
             Some((vs, ve)) if !self.gap => Word {
@@ -48,22 +48,22 @@ impl Piece {
 }
 
 /// A line's constant word, borrowed from the line: `pre`, or `pre<*>post` when a part of it
-/// is masked (`key=<*>,`). Compared with a template's words without being built.
+/// is masked (`key=<*>,`). Compared with a template's words without being built. Bytes of
+/// valid UTF-8 (pieces end at ASCII bytes), kept as bytes so slicing checks no char boundary.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Word<'a> {
-    pub pre: &'a str,
-    pub post: Option<&'a str>,
+    pub pre: &'a [u8],
+    pub post: Option<&'a [u8]>,
 }
 
 impl Word<'_> {
     /// Whether the word reads `s`.
     pub(crate) fn is(&self, s: &str) -> bool {
         let s = s.as_bytes();
-        let pre = self.pre.as_bytes();
+        let pre = self.pre;
         match self.post {
             None => s == pre,
             Some(post) => {
-                let post = post.as_bytes();
                 s.len() == pre.len() + WILDCARD.len() + post.len()
                     && s.starts_with(pre)
                     && s[pre.len()..].starts_with(WILDCARD.as_bytes())
@@ -74,15 +74,15 @@ impl Word<'_> {
 
     /// The word as an owned string.
     pub(crate) fn to_boxed(self) -> Box<str> {
-        match self.post {
-            None => self.pre.into(),
-            Some(post) => {
-                let mut text = String::with_capacity(self.pre.len() + WILDCARD.len() + post.len());
-                text.push_str(self.pre);
-                text.push_str(WILDCARD);
-                text.push_str(post);
-                text.into_boxed_str()
-            }
+        let mut text = Vec::with_capacity(self.pre.len() + WILDCARD.len() + 8);
+        text.extend_from_slice(self.pre);
+        if let Some(post) = self.post {
+            text.extend_from_slice(WILDCARD.as_bytes());
+            text.extend_from_slice(post);
+        }
+        match String::from_utf8(text) {
+            Ok(text) => text.into_boxed_str(),
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into(),
         }
     }
 }
@@ -158,13 +158,30 @@ const UNITS: &[&str] = &[
 #[cfg(test)]
 pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece> {
     let mut out = Vec::new();
-    pieces_into(content, max_tokens, &mut out);
+    pieces_into(
+        content,
+        max_tokens,
+        &mut out,
+        &mut Vec::new(),
+        &mut Vec::new(),
+    );
     out
 }
 
-/// [`pieces`] into a caller's (cleared) vector, so its allocation is reused line after line.
-pub(crate) fn pieces_into(content: &str, max_tokens: usize, out: &mut Vec<Piece>) {
+/// [`pieces`] into a caller's vectors (cleared first), so their allocations are reused line
+/// after line; in the same pass, the line's shape: its constant words, and `gaps[i]` saying
+/// whether a variable run comes before `words[i]` (the last entry: after the last word).
+pub(crate) fn pieces_into<'a>(
+    content: &'a str,
+    max_tokens: usize,
+    out: &mut Vec<Piece>,
+    words: &mut Vec<Word<'a>>,
+    gaps: &mut Vec<bool>,
+) {
     out.clear();
+    words.clear();
+    gaps.clear();
+    gaps.push(false);
     let bytes = content.as_bytes();
     let mut i = 0;
     let mut prev_numeric = false;
@@ -183,30 +200,101 @@ pub(crate) fn pieces_into(content: &str, max_tokens: usize, out: &mut Vec<Piece>
                 span: (i, end),
                 var: Some((i, end)),
             });
+            if let Some(last) = gaps.last_mut() {
+                *last = true;
+            }
             break;
         }
         let start = i;
-        // One pass finds the token's end and the classes of its bytes.
+        i = token_end(bytes, i);
+        // The classes of the token's bytes, in a loop without exits.
         let (mut any, mut all) = (0u16, NUMERIC | HEX);
-        while let Some(&b) = bytes.get(i) {
+        for &b in &bytes[start..i] {
             let c = CLASS[b as usize];
-            if c & SPACE != 0 {
-                break;
-            }
             any |= c;
             all &= c;
-            i += 1;
         }
         // Token boundaries are ASCII bytes, so `start..i` is on char boundaries.
         let (piece, numeric) = classify(content, start, i, prev_numeric, (any, all));
         prev_numeric = numeric;
+        if piece.gap {
+            if let Some(last) = gaps.last_mut() {
+                *last = true;
+            }
+        } else {
+            words.push(piece.word(bytes));
+            gaps.push(false);
+        }
         out.push(piece);
     }
+}
+
+/// The end of the token starting at `i`: the next ASCII whitespace byte, or the end. Eight
+/// bytes at a time: a word is searched for bytes below `!` (only those can be whitespace), and
+/// the lowest such byte is exact (the borrows of the subtraction only reach higher bytes).
+fn token_end(bytes: &[u8], mut i: usize) -> usize {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let below = w.wrapping_sub(LOW * 0x21) & !w & HIGH;
+        if below == 0 {
+            i += 8;
+            continue;
+        }
+        let k = i + (below.trailing_zeros() / 8) as usize;
+        if is(bytes[k], SPACE) {
+            return k;
+        }
+        // A control byte that is not whitespace: part of the token.
+        i = k + 1;
+    }
+    while i < bytes.len() && !is(bytes[i], SPACE) {
+        i += 1;
+    }
+    i
 }
 
 /// Classifies the token `content[start..end]`; the flag says whether it was a numeric
 /// variable (so a unit word after it joins it).
 fn classify(
+    content: &str,
+    start: usize,
+    end: usize,
+    prev_numeric: bool,
+    (any, all): (u16, u16),
+) -> (Piece, bool) {
+    let tok = &content.as_bytes()[start..end];
+    // Fast paths for the commonest tokens, with the outcome of the general rules below.
+    if any & (LEAD | TRAIL | DIGIT | SPECIAL | EQUALS | STAR) == 0
+        && !(prev_numeric && is_unit(tok))
+        && !(tok.len() >= 8 && all & HEX != 0)
+    {
+        // A plain word.
+        return (constant(start, end), false);
+    }
+    if any & (DIGIT | STAR) == DIGIT
+        && all & NUMERIC != 0
+        && !is(tok[0], LEAD)
+        && !is(tok[tok.len() - 1], TRAIL)
+    {
+        // A bare number, address, id, date or time.
+        return (
+            Piece {
+                gap: true,
+                span: (start, end),
+                var: Some((start, end)),
+            },
+            true,
+        );
+    }
+    classify_general(content, start, end, prev_numeric, (any, all))
+}
+
+/// [`classify`] without its fast paths.
+fn classify_general(
     content: &str,
     start: usize,
     end: usize,
@@ -408,10 +496,15 @@ fn is_host_port(core: &[u8]) -> bool {
 }
 
 fn is_unit(core: &[u8]) -> bool {
-    core.len() <= 7
-        && UNITS
-            .iter()
-            .any(|u| u.as_bytes().eq_ignore_ascii_case(core))
+    if core.len() > 7 || !core[0].is_ascii_alphabetic() {
+        return false;
+    }
+    let mut low = [0u8; 7];
+    for (l, b) in low.iter_mut().zip(core) {
+        *l = b.to_ascii_lowercase();
+    }
+    let low = &low[..core.len()];
+    UNITS.iter().any(|u| u.as_bytes() == low)
 }
 
 fn is_path(core: &[u8]) -> bool {
@@ -442,7 +535,7 @@ mod tests {
                 if p.gap {
                     WILDCARD.to_string()
                 } else {
-                    p.word(s).to_boxed().into_string()
+                    p.word(s.as_bytes()).to_boxed().into_string()
                 }
             })
             .collect()
@@ -491,6 +584,72 @@ mod tests {
         );
         assert_eq!(shape("lifetime <1 sec"), ["lifetime", "<*>", "<*>"]);
         assert_eq!(shape("bytes sent"), ["bytes", "sent"]);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_rules() {
+        let alphabet = b"aZf09.:/-_=,()[]<>*@'xbmsK \t\x0e\xc3\xa9";
+        // A deterministic walk over short tokens of the characters the rules look at.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 12) as usize;
+            let mut tok = Vec::with_capacity(len);
+            let mut r = seed;
+            for _ in 0..len {
+                let b = alphabet[(r % alphabet.len() as u64) as usize];
+                if !b.is_ascii_whitespace() {
+                    tok.push(b);
+                }
+                r /= alphabet.len() as u64;
+                if r == 0 {
+                    r = seed.rotate_left(29);
+                }
+            }
+            let tok = String::from_utf8_lossy(&tok).into_owned();
+            check_fast_paths(&tok);
+        }
+        for tok in [
+            "ffffffff",
+            "deadbeef,",
+            "KB",
+            "ms",
+            "(1.16",
+            "KB)",
+            "10.0.0.1:80",
+            "12,",
+            "-",
+            "<*>",
+            "a<*>b",
+            "x=<*>",
+            "=",
+            "é9",
+            "0xff",
+            "abc",
+        ] {
+            check_fast_paths(tok);
+        }
+    }
+
+    /// The token's piece is the same whether the fast paths answer or not.
+    fn check_fast_paths(tok: &str) {
+        if tok.is_empty() {
+            return;
+        }
+        let (mut any, mut all) = (0u16, NUMERIC | HEX);
+        for &b in tok.as_bytes() {
+            any |= CLASS[b as usize];
+            all &= CLASS[b as usize];
+        }
+        for prev in [false, true] {
+            assert_eq!(
+                classify(tok, 0, tok.len(), prev, (any, all)),
+                classify_general(tok, 0, tok.len(), prev, (any, all)),
+                "{tok:?}"
+            );
+        }
     }
 
     #[test]

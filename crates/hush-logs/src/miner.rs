@@ -16,8 +16,7 @@
 
 use crate::error::MinerError;
 use crate::line::{
-    IntMap, Scratch, covers, note_gap_text, params, push_history, recycle, shape_hash, shape_into,
-    widen_gaps,
+    IntMap, Scratch, covers, note_gap_text, params, push_history, recycle, shape_hash, widen_gaps,
 };
 use crate::mask::{Word, pieces_into};
 use crate::template::{Template, TemplateId, Token};
@@ -108,10 +107,15 @@ impl Miner {
         let seq = self.stats.lines;
         // Buffers are reused from line to line: no allocation for a line that fits a template.
         let mut pieces = std::mem::take(&mut self.scratch.pieces);
-        pieces_into(content, self.config.max_tokens, &mut pieces);
         let mut consts: Vec<Word<'a>> = recycle(std::mem::take(&mut self.scratch.consts));
         let mut gaps = std::mem::take(&mut self.scratch.gaps);
-        shape_into(&pieces, content, &mut consts, &mut gaps);
+        pieces_into(
+            content,
+            self.config.max_tokens,
+            &mut pieces,
+            &mut consts,
+            &mut gaps,
+        );
         let hash = shape_hash(&consts);
         let (found, cached) = self.find_hashed(&consts, hash);
         let (id, change) = match found {
@@ -152,10 +156,14 @@ impl Miner {
 
     /// The template `content` would join, without learning anything.
     pub fn find(&self, content: &str) -> Option<TemplateId> {
-        let mut pieces = Vec::new();
-        pieces_into(content, self.config.max_tokens, &mut pieces);
-        let (mut consts, mut gaps) = (Vec::new(), Vec::new());
-        shape_into(&pieces, content, &mut consts, &mut gaps);
+        let (mut pieces, mut consts, mut gaps) = (Vec::new(), Vec::new(), Vec::new());
+        pieces_into(
+            content,
+            self.config.max_tokens,
+            &mut pieces,
+            &mut consts,
+            &mut gaps,
+        );
         self.find_consts(&consts).map(|i| self.templates[i].id)
     }
 
@@ -164,7 +172,14 @@ impl Miner {
     pub fn params_of<'a>(&self, id: TemplateId, content: &'a str) -> Option<Vec<&'a str>> {
         let &i = self.index.get(&self.resolve(id))?;
         let mut pieces = Vec::new();
-        pieces_into(content, self.config.max_tokens, &mut pieces);
+        let (mut consts, mut gaps) = (Vec::new(), Vec::new());
+        pieces_into(
+            content,
+            self.config.max_tokens,
+            &mut pieces,
+            &mut consts,
+            &mut gaps,
+        );
         Some(params(&self.templates[i], &pieces, content))
     }
 
