@@ -62,7 +62,8 @@ pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Ve
         if t.gaps.get(ci).copied().unwrap_or(false) {
             let text = run.map_or("", |(s, e)| &content[s..e]);
             // `<*>:<*>`, possibly inside punctuation (`(<*>:<*>)`).
-            if t.gap_text(ci).contains(HOST_PORT) {
+            let written = t.gap_text(ci);
+            if written.len() >= HOST_PORT.len() && written.contains(HOST_PORT) {
                 // Written `<*>:<*>`: the address and the port.
                 let (host, port) = text.rsplit_once(':').unwrap_or((text, ""));
                 out.push(host);

@@ -30,7 +30,8 @@ pub struct Miner {
     templates: Vec<Template>,
     index: IntMap<TemplateId, usize>,
     by_len: IntMap<usize, Vec<TemplateId>>,
-    cache: IntMap<u64, TemplateId>,
+    /// Shape hash → template id and the slot it had in `templates` (checked on use).
+    cache: IntMap<u64, (TemplateId, usize)>,
     aliases: IntMap<TemplateId, TemplateId>,
     scratch: Scratch,
     next_id: u64,
@@ -118,31 +119,34 @@ impl Miner {
         );
         let hash = shape_hash(&consts);
         let (found, cached) = self.find_hashed(&consts, hash);
-        let (id, change) = match found {
+        let (id, change, slot) = match found {
             Some(i) => {
                 let t = &mut self.templates[i];
                 t.count += 1;
                 t.last_seen = seq;
                 let id = t.id;
                 if widen_gaps(t, &gaps, self.config.history) {
-                    (id, Change::Generalised)
+                    (id, Change::Generalised, Some(i))
                 } else {
-                    (id, Change::Unchanged)
+                    (id, Change::Unchanged, Some(i))
                 }
             }
-            None => match self.siblings(&consts) {
-                Some((family, wild)) => (
-                    self.fold(family, &wild, &consts, &gaps, seq),
-                    Change::Generalised,
-                ),
-                None => (self.create(&consts, gaps.clone(), seq), Change::Created),
-            },
+            None => {
+                let (id, change) = match self.siblings(&consts) {
+                    Some((family, wild)) => (
+                        self.fold(family, &wild, &consts, &gaps, seq),
+                        Change::Generalised,
+                    ),
+                    None => (self.create(&consts, gaps.clone(), seq), Change::Created),
+                };
+                (id, change, self.index.get(&id).copied())
+            }
         };
-        if !cached {
-            self.remember(hash, id);
+        if !cached && let Some(i) = slot {
+            self.remember(hash, id, i);
         }
-        let params = match self.index.get(&id) {
-            Some(&i) => {
+        let params = match slot {
+            Some(i) => {
                 note_gap_text(&mut self.templates[i], &pieces, content);
                 params(&self.templates[i], &pieces, content)
             }
@@ -191,11 +195,17 @@ impl Miner {
     /// [`Self::find_consts`] with the shape's hash known; also says whether the shape cache
     /// answered.
     fn find_hashed(&self, consts: &[Word<'_>], hash: u64) -> (Option<usize>, bool) {
-        if let Some(id) = self.cache.get(&hash)
-            && let Some(&i) = self.index.get(&self.resolve(*id))
-            && covers(&self.templates[i].tokens, consts)
-        {
-            return (Some(i), true);
+        if let Some(&(id, slot)) = self.cache.get(&hash) {
+            // Ids are never reused: the template still in its slot is the one cached.
+            let i = match self.templates.get(slot) {
+                Some(t) if t.id == id => Some(slot),
+                _ => self.index.get(&self.resolve(id)).copied(),
+            };
+            if let Some(i) = i
+                && covers(&self.templates[i].tokens, consts)
+            {
+                return (Some(i), true);
+            }
         }
         let mut best: Option<(usize, usize)> = None; // (wildcards, index)
         for id in self.by_len.get(&consts.len()).into_iter().flatten() {
@@ -366,11 +376,11 @@ impl Miner {
     }
 
     /// Caches the line shape's template so the next identical shape is found in one lookup.
-    fn remember(&mut self, hash: u64, id: TemplateId) {
+    fn remember(&mut self, hash: u64, id: TemplateId, slot: usize) {
         if self.cache.len() >= self.config.max_templates.saturating_mul(8).max(1024) {
             self.cache.clear();
         }
-        self.cache.insert(hash, id);
+        self.cache.insert(hash, (id, slot));
     }
 
     /// Folds template `gone` into `keep`; `gone`'s id becomes an alias of `keep`.
