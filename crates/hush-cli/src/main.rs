@@ -1,6 +1,7 @@
 //! The `hush` binary: a thin layer of argument parsing over the library crates.
 
 mod bench;
+mod demo;
 mod import;
 mod serve;
 
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run the server on the embedded store.
     Serve(serve::ServeArgs),
+    /// Run the server fed by a simulated shop that misbehaves, naming each incident's root cause.
+    Demo(demo::DemoArgs),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => serve::run(a),
+        Command::Demo(a) => demo::run(a),
         Command::Config(ConfigCmd::Check { file }) => {
             match hush_engine::config::Config::load(&file) {
                 Ok(_) => {
