@@ -77,6 +77,8 @@ enum EvalCmd {
     M4(hush_eval::m4::M4Args),
     /// PetShop root-cause benchmark.
     Petshop(hush_eval::petshop::PetshopArgs),
+    /// The demo's pipeline over simulated scenarios × seeds, scored against their truth.
+    Scenarios(demo::eval::ScenariosArgs),
     /// Alert grouping on the simulator's alert storms.
     Correlation(hush_eval::correlate::eval::CorrelationArgs),
 }
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Eval(EvalCmd::Loghub(a)) => hush_eval::loghub::run(a),
         Command::Eval(EvalCmd::M4(a)) => hush_eval::m4::run(a),
         Command::Eval(EvalCmd::Petshop(a)) => hush_eval::petshop::run(a),
+        Command::Eval(EvalCmd::Scenarios(a)) => demo::eval::run(a),
         Command::Eval(EvalCmd::Correlation(a)) => hush_eval::correlate::eval::run(a),
     };
     match result {

@@ -8,6 +8,7 @@
 
 mod board;
 mod driver;
+pub mod eval;
 mod rca;
 mod signals;
 mod summary;
