@@ -140,8 +140,9 @@ fn matches_real_prometheus_over_remote_written_node_exporter_data() {
     rt.block_on(async {
         let hush = format!("http://127.0.0.1:{hush_port}");
         let prom = format!("http://127.0.0.1:{prom_port}");
-        // Leave time for the newest remote_write batch to land.
-        let end = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 5) as f64;
+        // Leave time for the newest remote_write batch to land (Prometheus tails its WAL and
+        // sends within the 1 s batch deadline; 10 s leaves a wide margin on a busy machine).
+        let end = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 10) as f64;
         let start = end - 25.0;
 
         for job in ["node", "node-direct"] {
