@@ -152,7 +152,7 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        crate::serve::shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
     let mut server_stop = stop_rx.clone();
@@ -209,22 +209,4 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
     engine.shutdown(tasks).await;
     drop(done_rx);
     result
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }
