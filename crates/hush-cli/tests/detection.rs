@@ -62,6 +62,7 @@ fn level_shift_is_reported_with_an_explanation() {
         assert!(!a["explanation"].as_str().unwrap().is_empty(), "{a}");
         let expected = a["expected"].as_f64().unwrap();
         assert!((95.0..=110.0).contains(&expected), "expected value should be the learned level: {a}");
+        assert!(a["upper"].as_f64().unwrap() < 300.0, "the band should not contain the flagged value: {a}");
         assert!(a["kind"].is_string() && a["score"].as_f64().unwrap() > 0.5, "{a}");
         // The control series raised nothing strong (the detector's NAB-tuned default may flag a
         // weak, ~1 sigma level shift on pure noise: visible at scores below 0.9).

@@ -405,6 +405,12 @@ impl Detector {
         self.short_mad += a_short * (r.abs().min(Z_CAP * sigma) - self.short_mad);
         let fv = self.short_mad / (self.mad * MAD_TO_SIGMA).max(sigma);
 
+        // The band is the single-point bound as it stood before this point: computed after the
+        // point is recorded, an outlier would widen the band that is meant to show it.
+        let p_thr = self.threshold_tail;
+        let half = self.cal.first().map_or(f64::INFINITY, |c| {
+            c.quantile_for_tail(p_thr, self.cfg.tail_exponent)
+        }) * sigma;
         let feats = [z.abs(), zl.abs(), fv];
         let mut p = [1.0f64; FEATURES];
         for (i, f) in feats.iter().enumerate() {
@@ -478,10 +484,6 @@ impl Detector {
             self.since_alert = 0;
             self.peak = novelty;
         }
-        let p_thr = self.threshold_tail;
-        let half = self.cal.first().map_or(f64::INFINITY, |c| {
-            c.quantile_for_tail(p_thr, self.cfg.tail_exponent)
-        }) * sigma;
         Outcome {
             score,
             anomaly,
