@@ -8,20 +8,20 @@ use crate::error::TopologyError;
 
 /// The topology file as written: `services: [{name, type, team, criticality, dependsOn}]`.
 /// The caller parses YAML (or JSON) into it; [`Topology::new`] validates it.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyFile {
     pub services: Vec<ServiceSpec>,
 }
 
 /// One service of the topology file.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ServiceSpec {
     pub name: String,
     /// `gateway`, `web`, `api`, `worker`, `database`, …; gateways and web front ends are the
     /// entry points users reach.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
     #[serde(default)]
     pub team: String,

@@ -24,6 +24,29 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     pub scrape_configs: Vec<ScrapeConfig>,
     pub detection: DetectionConfig,
+    pub database: DatabaseConfig,
+    /// The service dependency graph (`services: [{name, type, team, criticality, dependsOn}]`),
+    /// shared by correlation and RCA.
+    pub topology_file: Option<PathBuf>,
+}
+
+/// The SQL database that holds alerts, incidents, events and the audit trail.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH?mode=rwc` or `postgres://user@host/db`; unset means the embedded SQLite
+    /// file `hush.db` in the data directory.
+    pub url: Option<String>,
+}
+
+impl DatabaseConfig {
+    /// The URL to open for a data directory: the configured one, else embedded SQLite.
+    pub fn url_for(&self, data_dir: &Path) -> String {
+        match &self.url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("hush.db").display()),
+        }
+    }
 }
 
 /// Live anomaly detection on ingested series.
@@ -67,6 +90,8 @@ impl Default for Config {
             tls: None,
             scrape_configs: Vec::new(),
             detection: DetectionConfig::default(),
+            database: DatabaseConfig::default(),
+            topology_file: None,
         }
     }
 }

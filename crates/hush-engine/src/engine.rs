@@ -17,12 +17,19 @@ pub struct Engine {
     pub limits: hush_ingest::Limits,
     /// Live anomaly detection, when `detection.enabled`.
     pub detection: Option<crate::detection::Detection>,
+    /// Alerts, incidents, events and the audit trail (embedded SQLite unless configured).
+    pub db: hush_sql::SqlStore,
+    /// The service graph from `topology_file`, replaceable through the API.
+    pub topology: crate::topology::TopologyHolder,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
 
 impl Engine {
-    /// Opens the store (replaying its WAL) under `config.data_dir`.
+    /// Opens the store (replaying its WAL) under `config.data_dir` and the SQL database.
+    ///
+    /// Blocking: call it from `spawn_blocking` inside a Tokio runtime (the database is opened
+    /// through the runtime's handle).
     pub fn open(config: Config) -> anyhow::Result<Arc<Self>> {
         let s = &config.storage;
         let opts = Options {
@@ -43,6 +50,17 @@ impl Engine {
             true => Some(crate::detection::Detection::new(config.detection.clone())?),
             false => None,
         };
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("failed to create `{}`: {e}", config.data_dir.display())
+        })?;
+        let url = config.database.url_for(&config.data_dir);
+        let db = tokio::runtime::Handle::current()
+            .block_on(hush_sql::SqlStore::open(&url))
+            .map_err(|e| anyhow::anyhow!("failed to open the database: {e}"))?;
+        let topology = match &config.topology_file {
+            Some(p) => Some(crate::topology::LoadedTopology::load(p)?),
+            None => None,
+        };
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -50,6 +68,8 @@ impl Engine {
             metrics: SelfMetrics::default(),
             limits,
             detection,
+            db,
+            topology: crate::topology::TopologyHolder::new(topology),
             ready: AtomicBool::new(false),
             stop,
         }))

@@ -11,5 +11,6 @@ mod engine;
 pub mod metrics;
 pub mod scrape;
 pub mod selector;
+pub mod topology;
 
 pub use engine::Engine;
