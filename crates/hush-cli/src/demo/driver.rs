@@ -2,11 +2,11 @@
 //! the tracker (alerts), printing as incidents open and are explained.
 
 use super::board::Board;
-use super::signals::Signals;
 use super::summary;
 use super::tracker::{Event, Tracker};
 use anyhow::Context;
 use hush_engine::Engine;
+use hush_engine::rca::Signals;
 use hush_sim::{Scenario, Simulation};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 //! the ranker reads the simulated signals directly, as the demo does.
 
 use super::board::Board;
-use super::signals::Signals;
 use super::tracker::Tracker;
+use hush_engine::rca::Signals;
 use hush_sim::{Scenario, SimConfig, Simulation};
 use std::sync::Arc;
 

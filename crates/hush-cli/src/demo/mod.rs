@@ -8,9 +8,8 @@
 
 mod board;
 mod driver;
+mod estate;
 pub mod eval;
-mod rca;
-mod signals;
 mod summary;
 mod tracker;
 

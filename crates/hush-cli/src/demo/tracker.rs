@@ -2,12 +2,13 @@
 //! the correlator; when an incident opens or grows, the ranker names its top suspect.
 
 use super::board::{Board, View};
-use super::rca::{Named, change_event, name_cause};
-use super::signals::Signals;
+use super::estate::change_event;
 use anyhow::Context;
 use hush_correlate::{
     Alert, AlertStatus, CoOccurrence, Config, Correlator, IncidentId, Topology, TopologyFile,
 };
+use hush_engine::rca::Signals;
+use hush_engine::rca::{Named, name_cause};
 use hush_rca::{ChangeEvent, ServiceGraph};
 use hush_sim::{AmAlert, Tick, Truth};
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +41,7 @@ impl Tracker {
             .context("failed to start the correlator")?;
         Ok(Self {
             correlator,
-            graph: super::rca::graph(estate),
+            graph: super::estate::graph(estate),
             changes: Vec::new(),
             episodes: BTreeMap::new(),
             named: BTreeMap::new(),

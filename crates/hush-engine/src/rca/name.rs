@@ -1,10 +1,8 @@
-//! Root cause for one incident: the simulator's topology as the service graph, the recent
-//! window of per-service signals, and the changes seen so far.
+//! Names the root cause of one incident from the service graph, the recent window of
+//! per-service signals, and the changes seen so far.
 
 use super::signals::Signals;
-use hush_rca::{
-    ChangeEvent, Incident, NodeKind, Provenance, RcaConfig, ServiceGraph, TimeRange, Verdict,
-};
+use hush_rca::{ChangeEvent, Incident, RcaConfig, ServiceGraph, TimeRange, Verdict};
 use std::collections::BTreeSet;
 
 /// Margin before the first alert where the fault may already be under way: alert rules wait
@@ -21,24 +19,6 @@ pub struct Named {
     pub summary: String,
     /// Each step in plain words.
     pub evidence: Vec<String>,
-}
-
-/// The simulator's topology as a ranker graph (edges caller → callee, from configuration).
-pub fn graph(estate: &hush_sim::Estate) -> ServiceGraph {
-    let mut g = ServiceGraph::new();
-    for s in &estate.services {
-        g.add_service(&s.name, NodeKind::Service);
-    }
-    for s in &estate.services {
-        for to in s
-            .depends_on
-            .iter()
-            .filter_map(|d| estate.services.get(d.to))
-        {
-            g.add_call(&s.name, &to.name, Provenance::Config);
-        }
-    }
-    g
 }
 
 /// The incident's services and everything they call, directly or not: a cause lies
@@ -101,22 +81,4 @@ pub fn name_cause(
         summary: h.summary,
         evidence: h.evidence.into_iter().map(|e| e.text).collect(),
     }))
-}
-
-/// A simulator change as a ranker suspect.
-pub fn change_event(c: &hush_sim::Change) -> ChangeEvent {
-    let kind = serde_json::to_value(c.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "change".into());
-    ChangeEvent {
-        service: c.service.clone(),
-        kind,
-        description: match &c.version {
-            Some(v) => format!("{} {v}: {}", c.service, c.description),
-            None => format!("{}: {}", c.service, c.description),
-        },
-        author: Some(c.author.clone()),
-        at: c.time_ms / 1000,
-    }
 }

@@ -1,0 +1,163 @@
+//! Root cause for live incidents: the service graph from the topology, per-service signals
+//! read back from the store, and change events from the database, ranked by `hush-rca`.
+//!
+//! The ranker is pure; this module only gathers its inputs. Signals are rebuilt from stored
+//! samples by cutting the window into scrape-interval ticks, so the server and the offline
+//! evaluation derive them with the same code ([`signals::Signals`]).
+
+pub mod name;
+pub mod signals;
+
+use crate::Engine;
+use crate::topology::LoadedTopology;
+use hush_model::{MatchOp, Matcher, Sample, TimeSeries};
+use hush_rca::{ChangeEvent, NodeKind, Provenance, ServiceGraph};
+use std::collections::BTreeSet;
+
+pub use name::{Named, name_cause};
+pub use signals::Signals;
+
+/// Longest look-back read from the store for one analysis (baseline and incident window).
+const LOOKBACK_MS: i64 = 3 * 3600 * 1000;
+/// Ticks kept: enough for [`LOOKBACK_MS`] at a 15 s interval.
+const MAX_TICKS: usize = 720;
+
+/// The configured topology as a ranker graph (edges caller → callee).
+pub fn graph_of(topology: &LoadedTopology) -> ServiceGraph {
+    let mut g = ServiceGraph::new();
+    for s in &topology.file.services {
+        g.add_service(&s.name, NodeKind::Service);
+    }
+    for s in &topology.file.services {
+        for d in &s.depends_on {
+            g.add_call(&s.name, d, Provenance::Config);
+        }
+    }
+    g
+}
+
+/// A stored change event (`kind = change`) as a ranker suspect. The payload's `kind`,
+/// `version`, `description` and `author` are used when present.
+pub fn change_of(e: &hush_sql::Event) -> Option<ChangeEvent> {
+    let service = e.service.clone()?;
+    let field = |k: &str| e.payload.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let what = field("description").unwrap_or_else(|| "change".into());
+    Some(ChangeEvent {
+        kind: field("kind").unwrap_or_else(|| "change".into()),
+        description: match field("version") {
+            Some(v) => format!("{service} {v}: {what}"),
+            None => format!("{service}: {what}"),
+        },
+        author: field("author"),
+        service,
+        at: e.at / 1000,
+    })
+}
+
+/// The typical spacing of samples, used as the tick length (bounded to 1 s – 5 min).
+fn tick_ms(series: &[TimeSeries]) -> i64 {
+    let mut gaps: Vec<i64> = series
+        .iter()
+        .flat_map(|s| s.samples.windows(2).map(|w| w[1].t - w[0].t))
+        .filter(|g| *g > 0)
+        .take(10_000)
+        .collect();
+    if gaps.is_empty() {
+        return 15_000;
+    }
+    let mid = gaps.len() / 2;
+    (*gaps.select_nth_unstable(mid).1).clamp(1_000, 300_000)
+}
+
+/// Rebuilds per-service signals from stored series: each tick takes every series' last sample
+/// at or before the tick's end, as a scrape at that moment would have seen it.
+pub fn signals_from(series: &[TimeSeries], start_ms: i64, end_ms: i64) -> Signals {
+    let step = tick_ms(series);
+    let mut signals = Signals::new(MAX_TICKS);
+    let first = start_ms.div_euclid(step) * step + step;
+    let mut cursor = vec![0usize; series.len()];
+    let mut t = first;
+    while t < end_ms + step {
+        let mut tick = Vec::with_capacity(series.len());
+        for (i, s) in series.iter().enumerate() {
+            let c = &mut cursor[i];
+            let before = *c;
+            while *c < s.samples.len() && s.samples[*c].t <= t {
+                *c += 1;
+            }
+            // Only a sample that arrived in this tick counts; an old one is not a new scrape.
+            if *c > before {
+                let last = s.samples[*c - 1];
+                tick.push(TimeSeries::new(
+                    s.labels.clone(),
+                    vec![Sample {
+                        t: last.t,
+                        v: last.v,
+                    }],
+                ));
+            }
+        }
+        if !tick.is_empty() {
+            signals.push(t, &tick);
+        }
+        t += step;
+    }
+    signals
+}
+
+/// The services in the graph that the incident's services reach (callees included).
+fn involved(graph: &ServiceGraph, services: &BTreeSet<String>) -> Vec<String> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = services.iter().cloned().collect();
+    while let Some(s) = todo.pop() {
+        if graph.node(&s).is_none() || !seen.insert(s.clone()) {
+            continue;
+        }
+        todo.extend(graph.callees(&s).into_iter().map(str::to_owned));
+    }
+    seen.into_iter().collect()
+}
+
+/// Names the root cause of an incident over `services` that opened at `onset_ms`, with data up
+/// to `now_ms`. `Ok(None)` when there is no topology, nothing to rank, or the ranker abstains.
+pub async fn analyze_incident(
+    engine: &Engine,
+    services: &BTreeSet<String>,
+    onset_ms: i64,
+    now_ms: i64,
+) -> anyhow::Result<Option<Named>> {
+    let Some(topology) = engine.topology.get() else {
+        return Ok(None);
+    };
+    let graph = graph_of(&topology);
+    let reach = involved(&graph, services);
+    if reach.is_empty() {
+        return Ok(None);
+    }
+    let start = now_ms - LOOKBACK_MS;
+    let pattern = reach
+        .iter()
+        .map(|s| regex::escape(s))
+        .collect::<Vec<_>>()
+        .join("|");
+    let matcher = Matcher::new(MatchOp::Regex, "service", pattern)
+        .map_err(|e| anyhow::anyhow!("bad service matcher: {e}"))?;
+    let series = engine
+        .store
+        .select(&[matcher], start, now_ms)
+        .map_err(|e| anyhow::anyhow!("reading series for root-cause analysis: {e}"))?;
+    let signals = signals_from(&series, start, now_ms);
+    let events = engine
+        .db
+        .list_events(&hush_sql::EventFilter {
+            kind: Some(hush_sql::EventKind::Change),
+            from: Some(start),
+            to: Some(now_ms + 1),
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("reading changes for root-cause analysis: {e}"))?;
+    let changes: Vec<ChangeEvent> = events.iter().filter_map(change_of).collect();
+    name_cause(&graph, &signals, &changes, services, onset_ms, now_ms)
+}
