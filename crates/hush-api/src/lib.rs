@@ -31,13 +31,6 @@ pub struct AppState {
     pub engine: Arc<Engine>,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// The whole HTTP app.
 pub fn router(engine: Arc<Engine>) -> Router {
     let state = AppState {

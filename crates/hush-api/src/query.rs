@@ -1,8 +1,8 @@
 //! The Prometheus HTTP API subset that Grafana's Prometheus data source uses.
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::params::{Params, parse_duration_ms};
-use crate::{AppState, now_ms};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -95,7 +95,7 @@ pub async fn instant(
 ) -> Result<Json<J>, ApiError> {
     let p = Params::parse(q.as_deref(), &h, &body)?;
     let query = p.required("query")?.to_string();
-    let t = p.time("time", now_ms())?;
+    let t = p.time("time", s.engine.clock.now_ms())?;
     let v = evaluate(s, move |e| e.instant(&query, t)).await?;
     Ok(ok(render(v)))
 }

@@ -21,6 +21,8 @@ pub struct Engine {
     pub db: hush_sql::SqlStore,
     /// The service graph from `topology_file`, replaceable through the API.
     pub topology: crate::topology::TopologyHolder,
+    /// "Now" for every time-driven decision; manual in the demo and replays.
+    pub clock: crate::clock::Clock,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -70,6 +72,7 @@ impl Engine {
             detection,
             db,
             topology: crate::topology::TopologyHolder::new(topology),
+            clock: crate::clock::Clock::system(),
             ready: AtomicBool::new(false),
             stop,
         }))
