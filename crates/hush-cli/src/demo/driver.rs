@@ -1,7 +1,8 @@
-//! Steps the simulation at the chosen speed and feeds each tick to the engine (metrics) and
-//! the tracker (alerts), printing as incidents open and are explained.
+//! Steps the simulation at the chosen speed and sends each tick to the server (metrics, by
+//! remote_write) and the tracker (alerts), printing as incidents open and are explained.
 
 use super::board::Board;
+use super::publish::Publisher;
 use super::summary;
 use super::tracker::{Event, Tracker};
 use anyhow::Context;
@@ -29,6 +30,7 @@ const STATUS_EVERY_MS: i64 = 15 * 60_000;
 pub async fn drive(
     engine: &Arc<Engine>,
     setup: Setup,
+    publisher: &Publisher,
     board: Arc<Board>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -56,11 +58,14 @@ pub async fn drive(
         // Stepping is CPU work; let the runtime move other tasks off this thread meanwhile.
         let mut tick = tokio::task::block_in_place(|| sim.step());
         signals.push(tick.t_ms, &tick.metrics);
-        let out = engine
-            .ingest(std::mem::take(&mut tick.metrics), "demo")
-            .await
-            .map_err(|e| anyhow::anyhow!("storing simulated metrics failed: {e}"))?;
-        rejected += out.rejected.values().sum::<u64>();
+        engine.clock.set(tick.t_ms);
+        if let Err(e) = publisher.metrics(&tick.metrics).await {
+            rejected += tick.metrics.len() as u64;
+            if rejected == tick.metrics.len() as u64 {
+                eprintln!("the server refused simulated metrics: {e:#}");
+            }
+        }
+        tick.metrics.clear();
         let events = tokio::task::block_in_place(|| tracker.tick(&tick, &signals, sim.truth()))?;
         for e in events {
             match e {
@@ -87,7 +92,7 @@ pub async fn drive(
         }
     }
     if rejected > 0 {
-        eprintln!("the store refused {rejected} simulated samples");
+        eprintln!("the server refused {rejected} simulated series samples");
     }
     summary::verdict(sim.truth(), &board.snapshot(), sim.next_tick_ms());
     Ok(())

@@ -2,14 +2,17 @@
 //! accelerated time, with incidents and their named root causes in the terminal and at
 //! `GET /api/v1/incidents`.
 //!
-//! Metrics go through `Engine::ingest` as any source's would (so queries and live detection
-//! see them); alerts go through the correlator and incidents through root-cause ranking, with
+//! Metrics go to the server by remote_write as any Prometheus' would (so queries and live
+//! detection see them); alerts go through the correlator and incidents through root-cause ranking, with
 //! the simulator's ground truth to say whether the named cause is right.
 
 mod board;
 mod driver;
 mod estate;
 pub mod eval;
+// Alerts, changes, logs and traces switch to their public APIs as those endpoints land.
+#[allow(dead_code)]
+mod publish;
 mod summary;
 mod tracker;
 
@@ -148,6 +151,8 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
+    // The bound address (a `:0` listen picks a free port), for the demo's own client.
+    let listen_addr = listener.local_addr().context("listener address")?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -190,7 +195,8 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
         horizon_ms: args.duration.as_millis() as i64,
         step_ms: STEP_MS,
     };
-    let result = driver::drive(&engine, setup, board, stop_rx.clone()).await;
+    let publisher = publish::Publisher::new(listen_addr)?;
+    let result = driver::drive(&engine, setup, &publisher, board, stop_rx.clone()).await;
     if result.is_ok() && !args.exit && !*stop_rx.borrow() {
         println!(
             "\nThe run is over; the API stays up at http://{}/api/v1/incidents until Ctrl-C.",
