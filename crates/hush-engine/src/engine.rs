@@ -21,6 +21,8 @@ pub struct Engine {
     pub db: hush_sql::SqlStore,
     /// The service graph from `topology_file`, replaceable through the API.
     pub topology: crate::topology::TopologyHolder,
+    /// Log mining, raw lines, template counts and log anomalies.
+    pub logs: crate::logs::LogPipeline,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -61,6 +63,11 @@ impl Engine {
             Some(p) => Some(crate::topology::LoadedTopology::load(p)?),
             None => None,
         };
+        let logs = crate::logs::LogPipeline::open(
+            &config.logs,
+            &config.data_dir,
+            config.limits.max_body_bytes,
+        )?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -70,6 +77,7 @@ impl Engine {
             detection,
             db,
             topology: crate::topology::TopologyHolder::new(topology),
+            logs,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -91,6 +99,7 @@ impl Engine {
             self.clone(),
             self.stop.subscribe(),
         )));
+        tasks.extend(crate::logs::start(self, &self.stop));
         self.ready.store(true, Ordering::Release);
         tasks
     }
