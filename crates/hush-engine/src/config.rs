@@ -28,6 +28,8 @@ pub struct Config {
     /// The service dependency graph (`services: [{name, type, team, criticality, dependsOn}]`),
     /// shared by correlation and RCA.
     pub topology_file: Option<PathBuf>,
+    /// Live correlation of alerts into incidents.
+    pub incidents: crate::incidents::IncidentsConfig,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -92,6 +94,7 @@ impl Default for Config {
             detection: DetectionConfig::default(),
             database: DatabaseConfig::default(),
             topology_file: None,
+            incidents: Default::default(),
         }
     }
 }

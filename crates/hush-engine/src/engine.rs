@@ -21,6 +21,8 @@ pub struct Engine {
     pub db: hush_sql::SqlStore,
     /// The service graph from `topology_file`, replaceable through the API.
     pub topology: crate::topology::TopologyHolder,
+    /// Live correlation of alerts into incidents (its task starts with [`Engine::start`]).
+    pub incidents: crate::incidents::Incidents,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -70,6 +72,7 @@ impl Engine {
             detection,
             db,
             topology: crate::topology::TopologyHolder::new(topology),
+            incidents: crate::incidents::Incidents::default(),
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -87,6 +90,10 @@ impl Engine {
                 )));
             }
         }
+        tasks.push(tokio::spawn(crate::incidents::run(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
         tasks.push(tokio::spawn(maintenance(
             self.clone(),
             self.stop.subscribe(),

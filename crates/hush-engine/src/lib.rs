@@ -8,6 +8,7 @@ pub mod config;
 pub mod detection;
 mod duration;
 mod engine;
+pub mod incidents;
 pub mod metrics;
 pub mod scrape;
 pub mod selector;

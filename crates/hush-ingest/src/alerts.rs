@@ -89,6 +89,8 @@ pub enum AlertDecodeError {
     },
     #[error("alert {index}: invalid label name `{name}`")]
     LabelName { index: usize, name: String },
+    #[error("alert {index}: {error}")]
+    Labels { index: usize, error: String },
     #[error("alert {index}: label `{name}` is {len} bytes long, more than the limit of {max}")]
     LabelTooLong {
         index: usize,
@@ -117,7 +119,7 @@ impl AlertDecodeError {
             Self::Timestamp { .. } => "bad_timestamp",
             Self::TooManyAlerts { .. } => "too_many_alerts",
             Self::TooManyLabels { .. } => "too_many_labels",
-            Self::LabelName { .. } => "invalid_label_name",
+            Self::LabelName { .. } | Self::Labels { .. } => "invalid_label_name",
             Self::LabelTooLong { .. } => "label_too_long",
             Self::AnnotationsTooLarge { .. } => "annotations_too_large",
             Self::NoLabels { .. } => "empty_labels",
@@ -345,6 +347,13 @@ fn check_labels(
             });
         }
     }
+    // The metric-name rule applies too: alerts are stored with the same label type.
+    hush_model::Labels::from_pairs(labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(
+        |e| AlertDecodeError::Labels {
+            index,
+            error: e.to_string(),
+        },
+    )?;
     Ok(())
 }
 
