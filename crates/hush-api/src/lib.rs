@@ -12,6 +12,7 @@ mod incidents;
 mod ingest;
 mod params;
 mod query;
+mod silences;
 mod topology_file;
 
 use axum::Router;
@@ -62,6 +63,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/incidents/{id}", get(incidents::get))
         .route("/api/v1/incidents/{id}/timeline", get(incidents::timeline))
         .route("/api/v1/topology/file", get(topology_file::get))
+        .route("/api/v1/silences", get(silences::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
@@ -70,6 +72,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/api/v1/incidents/{id}",
             axum::routing::patch(incidents::patch),
+        )
+        .route("/api/v1/silences", post(silences::add))
+        .route(
+            "/api/v1/silences/{id}",
+            axum::routing::delete(silences::remove),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

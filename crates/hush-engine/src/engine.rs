@@ -23,6 +23,8 @@ pub struct Engine {
     pub topology: crate::topology::TopologyHolder,
     /// Live correlation of alerts into incidents (its task starts with [`Engine::start`]).
     pub incidents: crate::incidents::Incidents,
+    /// Silences of notifications, from the configuration and the API.
+    pub silences: crate::notify::Silences,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -63,6 +65,10 @@ impl Engine {
             Some(p) => Some(crate::topology::LoadedTopology::load(p)?),
             None => None,
         };
+        let n = &config.incidents.notifications;
+        crate::notify::validate(n)?;
+        let silences =
+            crate::notify::Silences::load(&n.silences, config.data_dir.join("silences.json"))?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -73,6 +79,7 @@ impl Engine {
             db,
             topology: crate::topology::TopologyHolder::new(topology),
             incidents: crate::incidents::Incidents::default(),
+            silences,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -91,6 +98,10 @@ impl Engine {
             }
         }
         tasks.push(tokio::spawn(crate::incidents::run(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
+        tasks.push(tokio::spawn(crate::notify::run(
             self.clone(),
             self.stop.subscribe(),
         )));

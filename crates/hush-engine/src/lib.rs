@@ -10,6 +10,7 @@ mod duration;
 mod engine;
 pub mod incidents;
 pub mod metrics;
+pub mod notify;
 pub mod scrape;
 pub mod selector;
 pub mod topology;

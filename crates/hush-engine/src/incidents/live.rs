@@ -391,6 +391,17 @@ impl Live {
             .get("alerts")
             .and_then(Value::as_u64)
             .unwrap_or(0) as usize;
+        let strings = |k: &str| -> Vec<String> {
+            row.payload
+                .get(k)
+                .and_then(Value::as_array)
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         // No subscriber is not an error: the stream is for whoever listens now.
         let _ = self.engine.incidents.events().send(IncidentEvent {
             kind,
@@ -399,6 +410,8 @@ impl Live {
             priority: format!("P{}", row.priority.level()),
             title: row.title.clone(),
             alerts,
+            services: strings("services"),
+            teams: strings("teams"),
             at,
         });
     }

@@ -32,6 +32,7 @@ pub struct IncidentsConfig {
     /// Episodes of one alert within `flap_window` that make it flapping.
     pub flap_count: usize,
     pub flap_window: PromDuration,
+    pub notifications: crate::notify::NotifyConfig,
 }
 
 impl Default for IncidentsConfig {
@@ -41,6 +42,7 @@ impl Default for IncidentsConfig {
             grace_period: PromDuration(std::time::Duration::from_millis(d.grace_ms as u64)),
             flap_count: d.flap_count,
             flap_window: PromDuration(std::time::Duration::from_millis(d.flap_window_ms as u64)),
+            notifications: Default::default(),
         }
     }
 }
@@ -107,6 +109,8 @@ pub struct IncidentEvent {
     pub priority: String,
     pub title: String,
     pub alerts: usize,
+    pub services: Vec<String>,
+    pub teams: Vec<String>,
     pub at: i64,
 }
 
