@@ -33,8 +33,11 @@ pub struct NotifyConfig {
     /// counted (an update later carries the news).
     pub rate_limit: usize,
     pub rate_window: PromDuration,
-    /// Least time between two growth updates of one incident.
+    /// Least time between two growth updates of one incident (the opening counts as one).
     pub update_interval: PromDuration,
+    /// How long the opening message waits for the rest of a burst: alerts arriving together
+    /// (one webhook call, an HA pair's copies) make one message, not an opening and an update.
+    pub open_wait: PromDuration,
     pub silences: Vec<Silence>,
 }
 
@@ -46,6 +49,7 @@ impl Default for NotifyConfig {
             rate_limit: 60,
             rate_window: PromDuration::from_secs(60),
             update_interval: PromDuration::from_secs(60),
+            open_wait: PromDuration(Duration::from_secs(2)),
             silences: Vec::new(),
         }
     }
@@ -258,6 +262,8 @@ struct State {
     last_update: HashMap<Uuid, Instant>,
     /// Growth held back by `update_interval`, sent when it passes.
     held: BTreeMap<Uuid, IncidentEvent>,
+    /// Openings waiting out `open_wait`, with when they opened; growth meanwhile folds in.
+    opening: BTreeMap<Uuid, (IncidentEvent, Instant)>,
     windows: HashMap<String, Window>,
 }
 
@@ -279,6 +285,7 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
         sequence: HashMap::new(),
         last_update: HashMap::new(),
         held: BTreeMap::new(),
+        opening: BTreeMap::new(),
         windows: HashMap::new(),
     };
     let interval = cfg.update_interval.0;
@@ -293,6 +300,15 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = tick.tick() => {
+                let ready: Vec<Uuid> = st.opening.iter()
+                    .filter(|(_, (_, t))| t.elapsed() >= cfg.open_wait.0)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ready {
+                    if let Some((ev, _)) = st.opening.remove(&id) {
+                        dispatch(&engine, &cfg, &mut st, &senders, MessageKind::Opened, ev);
+                    }
+                }
                 let due: Vec<Uuid> = st.held.keys().copied().filter(|id| {
                     st.last_update.get(id).is_none_or(|t| t.elapsed() >= interval)
                 }).collect();
@@ -325,6 +341,25 @@ fn handle(
         "grew" | "reprioritised" | "reopened" => MessageKind::Updated,
         _ => return,
     };
+    if let Some((pending, _)) = st.opening.get_mut(&ev.incident) {
+        match kind {
+            // Still waiting to announce it: the opening will say the latest.
+            MessageKind::Updated => {
+                *pending = IncidentEvent {
+                    kind: "opened",
+                    ..ev
+                };
+                return;
+            }
+            // Over before it was announced: announce it, then its end.
+            MessageKind::Resolved => {
+                if let Some((open, _)) = st.opening.remove(&ev.incident) {
+                    dispatch(engine, cfg, st, senders, MessageKind::Opened, open);
+                }
+            }
+            MessageKind::Opened => {}
+        }
+    }
     match kind {
         MessageKind::Updated => {
             if !st.sequence.keys().any(|(id, _)| *id == ev.incident) {
@@ -348,7 +383,12 @@ fn handle(
             st.held.remove(&ev.incident);
             dispatch(engine, cfg, st, senders, kind, ev);
         }
-        MessageKind::Opened => dispatch(engine, cfg, st, senders, kind, ev),
+        MessageKind::Opened if cfg.open_wait.0.is_zero() => {
+            dispatch(engine, cfg, st, senders, kind, ev)
+        }
+        MessageKind::Opened => {
+            st.opening.insert(ev.incident, (ev, Instant::now()));
+        }
     }
 }
 
@@ -364,7 +404,7 @@ fn dispatch(
     if kind == MessageKind::Opened && engine.silences.silenced(&ev, now_ms) {
         return;
     }
-    if kind == MessageKind::Updated {
+    if kind != MessageKind::Resolved {
         st.last_update.insert(ev.incident, Instant::now());
     }
     for channel in channels_for(cfg, &ev) {
