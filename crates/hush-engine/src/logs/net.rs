@@ -178,10 +178,8 @@ async fn connection(
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = tokio::select! {
-            r = stream.read(&mut buf) => match r {
-                Ok(n) => n,
-                Err(_) => 0,
-            },
+            // A read error ends the connection like a close does.
+            r = stream.read(&mut buf) => r.unwrap_or(0),
             _ = stop.changed() => 0,
         };
         let frames = if n == 0 {
