@@ -103,8 +103,6 @@ async fn flusher(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::error!(error = %e, "storing log template counts failed"),
         }
     }
-    let e = engine.clone();
-    let _ = tokio::task::spawn_blocking(move || e.logs.close()).await;
 }
 
 fn ingest(engine: &Engine, frame: &[u8]) {
