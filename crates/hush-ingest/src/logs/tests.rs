@@ -288,3 +288,17 @@ fn framer_handles_a_line_trickled_byte_by_byte() {
     );
     assert_eq!(f.finish(), None);
 }
+
+#[test]
+fn service_and_host_names_are_bounded() {
+    let body = format!(
+        "{{\"message\":\"m\",\"service\":\"{}\",\"host\":\"h{}\"}}",
+        "s".repeat(5000),
+        "é".repeat(3000)
+    );
+    let out =
+        decode_json_lines(body.as_bytes(), "message", NOW, &d(), &LogLimits::default()).unwrap();
+    assert_eq!(out.records[0].service.len(), MAX_NAME_BYTES);
+    // "h" then two-byte characters: the cut falls back to a character boundary.
+    assert_eq!(out.records[0].host.len(), MAX_NAME_BYTES - 1);
+}
