@@ -182,6 +182,8 @@ impl Engine {
         for t in tasks {
             let _ = t.await;
         }
+        // After the listeners stopped, so no line arrives once the segment is sealed.
+        self.logs.close();
         if let Err(e) = self.store.sync().await {
             tracing::error!(error = %e, "final wal sync failed");
         }
