@@ -120,6 +120,9 @@ pub struct IncidentFilter {
     pub opened_since: Option<i64>,
     /// Only opened before this time, epoch ms.
     pub opened_before: Option<i64>,
+    /// Only changed at or after this time, epoch ms: how a poller finds new and updated
+    /// incidents without a notification channel.
+    pub updated_since: Option<i64>,
     /// Most rows to return ([`crate::DEFAULT_LIMIT`] if unset).
     pub limit: Option<u32>,
 }
@@ -263,6 +266,9 @@ impl SqlStore {
         }
         if let Some(before) = filter.opened_before {
             select.and("opened_at", "<", Bind::Int(before));
+        }
+        if let Some(since) = filter.updated_since {
+            select.and("updated_at", ">=", Bind::Int(since));
         }
         let (sql, binds) = select.finish("opened_at DESC, id DESC", filter.limit);
         let rows = with_pool!(self, pool => bind_all!(
