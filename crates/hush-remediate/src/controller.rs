@@ -174,6 +174,9 @@ impl Remediator {
             .iter()
             .map(|w| w.bounds())
             .collect::<Result<Vec<_>, _>>()?;
+        // reqwest is built without a default TLS provider and panics building a client without
+        // one; the server installs ring at start-up, this makes the library safe on its own.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -410,10 +413,6 @@ impl Remediator {
             prune(&mut st.runs);
         }
         for run in created {
-            let action = match run.state {
-                RunState::Suggested => "remediation.run.suggested",
-                _ => "remediation.run.created",
-            };
             let _ = self
                 .audit(
                     "engine",
@@ -429,7 +428,6 @@ impl Remediator {
                         "params": run.params,
                         "target": run.target,
                         "signature": run.signature,
-                        "kind": action,
                     }),
                 )
                 .await;
@@ -948,3 +946,6 @@ fn prune(runs: &mut BTreeMap<Uuid, Run>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
