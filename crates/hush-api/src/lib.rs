@@ -10,6 +10,7 @@ mod error;
 mod ingest;
 mod params;
 mod query;
+mod remediation;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -53,10 +54,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
         .route("/api/v1/anomalies", get(anomalies::list))
         .route("/metrics", get(self_metrics))
+        .merge(remediation_read())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
         ));
+    let operate = remediation_operate().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require(Role::Operator),
+    ));
     let write = Router::new()
         .route("/api/v1/write", post(ingest::remote_write))
         .route("/v1/metrics", post(ingest::otlp_metrics))
@@ -68,6 +74,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/-/healthy", get(|| async { "Hush is Healthy.\n" }))
         .route("/-/ready", get(ready));
     read.merge(write)
+        .merge(operate)
         .merge(open)
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
@@ -77,6 +84,24 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(max_body, body_limit_message))
         .with_state(state)
+}
+
+fn remediation_read() -> Router<AppState> {
+    use remediation as r;
+    Router::new()
+        .route("/api/v1/runbooks", get(r::runbooks))
+        .route("/api/v1/remediation/runs", get(r::runs))
+        .route("/api/v1/remediation/runs/{id}", get(r::run))
+        .route("/api/v1/audit", get(r::audit))
+        .route("/api/v1/audit/export", get(r::export))
+}
+
+fn remediation_operate() -> Router<AppState> {
+    use remediation as r;
+    Router::new()
+        .route("/api/v1/remediation/runs/{id}/approve", post(r::approve))
+        .route("/api/v1/remediation/runs/{id}/dry-run", post(r::dry_run))
+        .route("/api/v1/remediation/kill-switch", post(r::kill_switch))
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

@@ -1,5 +1,6 @@
 //! The `hush` binary: a thin layer of argument parsing over the library crates.
 
+mod audit;
 mod bench;
 mod demo;
 mod import;
@@ -31,6 +32,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the server fed by a simulated shop that misbehaves, naming each incident's root cause.
     Demo(demo::DemoArgs),
+    /// The tamper-evident audit log: verify the chain, export it.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Import(a) => import::run(a),
+        Command::Audit(c) => audit::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Detect(a) => hush_eval::detect::run(a),
         Command::Simulate(a) => hush_eval::simulate::run(a),

@@ -21,6 +21,8 @@ pub struct Engine {
     pub db: hush_sql::SqlStore,
     /// The service graph from `topology_file`, replaceable through the API.
     pub topology: crate::topology::TopologyHolder,
+    /// Runbooks and runs, when `remediation.runbooks_dir` is set.
+    pub remediation: Option<Arc<hush_remediate::Remediator>>,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -61,6 +63,7 @@ impl Engine {
             Some(p) => Some(crate::topology::LoadedTopology::load(p)?),
             None => None,
         };
+        let remediation = crate::remediation::open(&config, &db, &store)?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -70,6 +73,7 @@ impl Engine {
             detection,
             db,
             topology: crate::topology::TopologyHolder::new(topology),
+            remediation,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -88,6 +92,10 @@ impl Engine {
             }
         }
         tasks.push(tokio::spawn(maintenance(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
+        tasks.push(tokio::spawn(crate::remediation::run(
             self.clone(),
             self.stop.subscribe(),
         )));

@@ -9,6 +9,7 @@ pub mod detection;
 mod duration;
 mod engine;
 pub mod metrics;
+pub mod remediation;
 pub mod scrape;
 pub mod selector;
 pub mod topology;
