@@ -94,3 +94,44 @@ impl RemediationConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Result<RemediationConfig, String> {
+        let c: RemediationConfig = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        c.check().map(|_| c)
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let c =
+            cfg("runbooks_dir: rb\nallowed_commands: [/bin/echo]\npoll_interval: 500ms\n").unwrap();
+        assert_eq!(c.poll_interval.0, std::time::Duration::from_millis(500));
+        assert!(
+            cfg("allowed_commands: [echo]\n")
+                .unwrap_err()
+                .contains("not an absolute path")
+        );
+        assert!(
+            cfg("max_concurrent_runs: 0\n")
+                .unwrap_err()
+                .contains("at least 1")
+        );
+        assert!(cfg("poll_interval: 0s\n").unwrap_err().contains("positive"));
+        assert!(cfg("bogus: 1\n").is_err());
+        let w =
+            "maintenance_windows: [{start: '2026-01-02T00:00:00Z', end: '2026-01-01T00:00:00Z'}]\n";
+        assert!(cfg(w).unwrap_err().contains("before it starts"));
+        let w = "maintenance_windows: [{start: 'soon', end: '2026-01-01T00:00:00Z'}]\n";
+        assert!(cfg(w).unwrap_err().contains("`soon`"));
+        let w = "maintenance_windows: [{start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00+00:00'}]\n";
+        let c = cfg(w).unwrap();
+        assert_eq!(
+            c.maintenance_windows[0].bounds().unwrap().1
+                - c.maintenance_windows[0].bounds().unwrap().0,
+            3_600_000
+        );
+    }
+}

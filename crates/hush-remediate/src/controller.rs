@@ -371,16 +371,29 @@ impl Remediator {
     }
 
     async fn discover(&self, now: i64) -> Result<(), String> {
-        let since = self.state.lock().watermark;
-        let incidents = self
-            .db
-            .list_incidents(&hush_sql::IncidentFilter {
-                updated_since: Some(since),
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+        const PAGE: u32 = 500;
+        let mut incidents = Vec::new();
+        // Pages in update order; `updated_since` is inclusive, so rows updated in the same
+        // millisecond as the last one are read again and skipped by `seen`.
+        let mut since = self.state.lock().watermark;
+        loop {
+            let page = self
+                .db
+                .list_incidents(&hush_sql::IncidentFilter {
+                    updated_since: Some(since),
+                    limit: Some(PAGE),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let full = page.len() == PAGE as usize;
+            let last = page.last().map(|i| i.updated_at);
+            incidents.extend(page);
+            match last {
+                Some(t) if full && t > since => since = t,
+                _ => break,
+            }
+        }
         let mut created = Vec::new();
         {
             let mut st = self.state.lock();

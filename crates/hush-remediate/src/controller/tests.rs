@@ -525,3 +525,26 @@ async fn a_broken_edit_keeps_the_working_runbooks() {
     assert_eq!(rbs.len(), 2, "{errors:?}");
     assert!(errors.is_empty());
 }
+
+#[tokio::test]
+async fn more_incidents_than_a_page_are_all_seen_in_one_poll() {
+    let (hook, _got) = receiver().await;
+    let f = fixture(&runbook("suggest", &hook, ""), |_| {}).await;
+    // Same update time for many rows, and more rows than one page.
+    for i in 0..1_100 {
+        f.db.create_incident(&hush_sql::NewIncident {
+            title: format!("API errors {i}"),
+            priority: hush_sql::Priority::new(2).unwrap(),
+            opened_at: 1_000 + i / 300,
+            payload: serde_json::json!({"labels": {"service": "api"}, "alerts": ["HighErrorRate"]}),
+        })
+        .await
+        .unwrap();
+    }
+    drive(&f.rem).await;
+    let runs = f.rem.runs();
+    assert_eq!(runs.len(), 1_100);
+    assert!(runs.iter().all(|r| r.state == RunState::Suggested));
+    drive(&f.rem).await;
+    assert_eq!(f.rem.runs().len(), 1_100);
+}

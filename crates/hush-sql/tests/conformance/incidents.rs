@@ -63,6 +63,18 @@ async fn updated_since(store: &SqlStore) {
     assert_eq!(changed.updated_at, base + 50);
     assert_eq!(since(base + 11).await, ["poll a2"]);
     assert_eq!(b.updated_at, base + 10);
+    // A poller pages in update order: the least recently updated first.
+    let page = store
+        .list_incidents(&IncidentFilter {
+            updated_since: Some(base),
+            opened_since: Some(base),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].title, "poll b");
 }
 
 async fn lifecycle(store: &SqlStore) {
