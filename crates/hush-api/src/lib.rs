@@ -92,6 +92,10 @@ fn remediation_read() -> Router<AppState> {
         .route("/api/v1/runbooks", get(r::runbooks))
         .route("/api/v1/remediation/runs", get(r::runs))
         .route("/api/v1/remediation/runs/{id}", get(r::run))
+        .route(
+            "/api/v1/remediation/incidents/{id}/runbooks",
+            get(r::ranked),
+        )
         .route("/api/v1/audit", get(r::audit))
         .route("/api/v1/audit/export", get(r::export))
 }

@@ -92,6 +92,34 @@ pub(crate) async fn run(
     ))
 }
 
+/// `GET /api/v1/remediation/incidents/{id}/runbooks`: the runbooks that apply to an incident,
+/// most confident first, with their record on similar incidents.
+pub(crate) async fn ranked(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<J>, ApiError> {
+    let r = remediator(&s)?;
+    let id: uuid::Uuid = id
+        .parse()
+        .map_err(|_| ApiError::bad_data(format!("incident id `{id}` is not a UUID")))?;
+    let incident = s
+        .engine
+        .db
+        .get_incident(id)
+        .await
+        .map_err(|e| ApiError::internal("read incident", e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no incident `{id}`"),
+            )
+        })?;
+    let ranked =
+        serde_json::to_value(r.rank(&incident)).map_err(|e| ApiError::internal("rank", e))?;
+    Ok(ok(ranked))
+}
+
 /// `POST /api/v1/remediation/runs/{id}/approve`.
 pub(crate) async fn approve(
     State(s): State<AppState>,

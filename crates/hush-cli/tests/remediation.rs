@@ -175,6 +175,13 @@ fn approved_runbook_runs_verifies_and_leaves_a_verifiable_audit_trail() {
         let run = api
             .wait_run("pending approval", |r| r["incident"] == incident.as_str())
             .await;
+        let ranked = api
+            .get(&format!(
+                "/api/v1/remediation/incidents/{incident}/runbooks"
+            ))
+            .await;
+        assert_eq!(ranked["data"][0]["runbook"], "restart-api", "{ranked}");
+        assert_eq!(ranked["data"][0]["confidence"], run["confidence"]);
         assert_eq!(run["state"], "pending_approval", "{run}");
         assert_eq!(run["runbook"], "restart-api");
         assert!(run["confidence"]["score"].as_f64().unwrap() > 0.3, "{run}");

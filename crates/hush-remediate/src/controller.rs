@@ -98,6 +98,16 @@ pub struct Run {
     runbook_def: Arc<Runbook>,
 }
 
+/// A runbook that applies to an incident, with how confident we are in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    pub runbook: String,
+    pub mode: Mode,
+    pub confidence: Confidence,
+    /// Past runs of this runbook on incidents with the same signature.
+    pub record: Record,
+}
+
 /// Why a request about a run was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RemediationError {
@@ -325,6 +335,39 @@ impl Remediator {
     /// One run.
     pub fn run(&self, id: Uuid) -> Option<Run> {
         self.state.lock().runs.get(&id).cloned()
+    }
+
+    /// The runbooks that apply to `incident`, most confident first, with their record on
+    /// similar incidents: "what fixed this last time".
+    pub fn rank(&self, incident: &hush_sql::Incident) -> Vec<Ranked> {
+        let view = IncidentView::from_incident(incident);
+        let st = self.state.lock();
+        let mut out: Vec<Ranked> = st
+            .runbooks
+            .runbooks
+            .iter()
+            .filter_map(|rb| {
+                let m = trigger::matches(&rb.trigger, &view)?;
+                let record = st
+                    .records
+                    .get(&(rb.name.clone(), view.signature()))
+                    .copied()
+                    .unwrap_or_default();
+                Some(Ranked {
+                    runbook: rb.name.clone(),
+                    mode: rb.mode,
+                    confidence: trigger::confidence(&m, record),
+                    record,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.confidence
+                .score
+                .total_cmp(&a.confidence.score)
+                .then_with(|| a.runbook.cmp(&b.runbook))
+        });
+        out
     }
 
     /// One poll: reload changed runbooks, create runs for new incidents, and pick the queued

@@ -85,7 +85,7 @@ pub fn matches(t: &Trigger, i: &IncidentView) -> Option<Match> {
 }
 
 /// Past verified and failed runs of one runbook on similar incidents.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Record {
     pub succeeded: u32,
     pub failed: u32,

@@ -548,3 +548,39 @@ async fn more_incidents_than_a_page_are_all_seen_in_one_poll() {
     drive(&f.rem).await;
     assert_eq!(f.rem.runs().len(), 1_100);
 }
+
+#[tokio::test]
+async fn runbooks_are_ranked_for_an_incident_by_confidence_and_record() {
+    let (hook, _got) = receiver().await;
+    let f = fixture(&runbook("approve", &hook, ""), |_| {}).await;
+    f.answers.set("errors > 0", true);
+    f.answers.set("errors < 1", true);
+    let vague = "name: vague\nmode: suggest\ntrigger: {title_contains: errors}\nsteps:\n  - {name: s, annotate: hi}\n";
+    std::fs::write(f.root.join("runbooks/vague.yaml"), vague).unwrap();
+    let inc = incident(&f.db, "API errors", "api").await;
+    drive(&f.rem).await;
+    let row = f.db.get_incident(inc).await.unwrap().unwrap();
+    let ranked = f.rem.rank(&row);
+    let names: Vec<&str> = ranked.iter().map(|r| r.runbook.as_str()).collect();
+    assert_eq!(names, ["restart", "vague"]);
+    assert_eq!(ranked[0].record, Record::default());
+    let before = ranked[0].confidence.score;
+    let run = f
+        .rem
+        .runs()
+        .into_iter()
+        .find(|r| r.runbook == "restart")
+        .unwrap();
+    f.rem.approve(run.id, "t").await.unwrap();
+    drive(&f.rem).await;
+    assert_eq!(f.rem.run(run.id).unwrap().state, RunState::Succeeded);
+    let ranked = f.rem.rank(&row);
+    assert_eq!(
+        ranked[0].record,
+        Record {
+            succeeded: 1,
+            failed: 0
+        }
+    );
+    assert!(ranked[0].confidence.score > before);
+}
