@@ -31,6 +31,16 @@ pub enum Planned {
     },
     /// A note appended to the incident's `annotations`.
     Annotate { incident: uuid::Uuid, text: String },
+    /// One Kubernetes API call.
+    Kubernetes {
+        action: crate::kubernetes::Verb,
+        namespace: String,
+        name: String,
+        replicas: Option<i32>,
+        /// The request it makes.
+        request: String,
+        timeout_ms: u64,
+    },
 }
 
 /// What running an action did.
@@ -51,6 +61,8 @@ pub struct Env {
     pub max_output_bytes: usize,
     /// Who annotations are attributed to.
     pub actor: String,
+    /// Where Kubernetes actions go.
+    pub kube: crate::kubernetes::KubeSettings,
 }
 
 type BoxFut<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
@@ -90,6 +102,18 @@ pub fn render(
         StepKind::Annotate { text } => Box::new(AnnotateAction {
             incident,
             text: text.render(params),
+        }),
+        StepKind::Kubernetes {
+            verb,
+            namespace,
+            name,
+            replicas,
+        } => Box::new(crate::kubernetes::KubeAction {
+            verb: *verb,
+            namespace: namespace.render(params),
+            name: name.render(params),
+            replicas: *replicas,
+            timeout: step.timeout,
         }),
     }
 }

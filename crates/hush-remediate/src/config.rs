@@ -24,6 +24,8 @@ pub struct RemediationConfig {
     pub max_output_bytes: usize,
     /// Periods (RFC 3339 `start`/`end`) during which no run starts; suggestions still appear.
     pub maintenance_windows: Vec<MaintenanceWindow>,
+    /// Where Kubernetes steps send their requests.
+    pub kubernetes: crate::kubernetes::KubeSettings,
 }
 
 impl Default for RemediationConfig {
@@ -37,6 +39,7 @@ impl Default for RemediationConfig {
             max_param_bytes: 4096,
             max_output_bytes: 64 * 1024,
             maintenance_windows: Vec::new(),
+            kubernetes: crate::kubernetes::KubeSettings::default(),
         }
     }
 }

@@ -759,6 +759,7 @@ impl Remediator {
             db: self.db.clone(),
             max_output_bytes: self.cfg.max_output_bytes,
             actor: actor.clone(),
+            kube: self.cfg.kubernetes.clone(),
         };
         let started = self
             .audit(

@@ -6,7 +6,8 @@
 //!   allowlist are refused here, at load time).
 //! - [`template`]: the incident as seen by a runbook, and parameters bound from it.
 //! - [`trigger`]: matching and confidence (match quality plus recorded outcomes, with reasons).
-//! - [`action`]: the [`action::Action`] trait and its executors (command, webhook, annotate).
+//! - [`action`]: the [`action::Action`] trait and its executors (command, webhook, annotate);
+//!   [`kubernetes`]: rollout restart, scale, delete pod, cordon through the API server.
 //! - [`guard`]: kill switch, rate/concurrency limits, blast radius, cooldowns, maintenance.
 //! - [`controller`]: [`Remediator`], the state of runs and the decisions between them.
 //!
@@ -20,6 +21,7 @@ pub mod config;
 pub mod controller;
 pub mod duration;
 pub mod guard;
+pub mod kubernetes;
 pub mod runbook;
 pub mod template;
 pub mod trigger;

@@ -92,7 +92,20 @@ struct RawStep {
     #[serde(default)]
     annotate: Option<Spanned<String>>,
     #[serde(default)]
+    kubernetes: Option<Spanned<RawKube>>,
+    #[serde(default)]
     timeout: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKube {
+    action: crate::kubernetes::Verb,
+    #[serde(default)]
+    namespace: Option<Spanned<String>>,
+    name: Spanned<String>,
+    #[serde(default)]
+    replicas: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +196,13 @@ pub enum StepKind {
     },
     /// A note appended to the incident.
     Annotate { text: Template },
+    /// A Kubernetes API call; namespace and name are literal or exactly one parameter.
+    Kubernetes {
+        verb: crate::kubernetes::Verb,
+        namespace: Template,
+        name: Template,
+        replicas: Option<i32>,
+    },
 }
 
 /// One step of a plan.
@@ -453,12 +473,13 @@ fn check_step(
     let r = &s.value;
     let given = usize::from(r.command.is_some())
         + usize::from(r.webhook.is_some())
-        + usize::from(r.annotate.is_some());
+        + usize::from(r.annotate.is_some())
+        + usize::from(r.kubernetes.is_some());
     if given != 1 {
         return Err(ctx.at(
             loc(s),
             format!(
-                "step `{}` needs exactly one of command, webhook, annotate",
+                "step `{}` needs exactly one of command, webhook, annotate, kubernetes",
                 r.name
             ),
         ));
@@ -528,6 +549,38 @@ fn check_step(
             url,
             headers: w.headers.clone(),
             body: w.body.clone(),
+        }
+    } else if let Some(k) = &r.kubernetes {
+        use crate::kubernetes::Verb;
+        let whole = |v: &Spanned<String>| -> Result<Template, LoadError> {
+            let t = Template::parse(&v.value).map_err(|m| ctx.at(loc(v), m))?;
+            if !t.is_literal() && !t.is_whole_param() {
+                return Err(ctx.at(loc(v), "a parameter must be the whole value"));
+            }
+            declared(&t, loc(v))?;
+            Ok(t)
+        };
+        let namespace = match (&k.value.namespace, k.value.action) {
+            (Some(ns), Verb::Cordon) => {
+                return Err(ctx.at(loc(ns), "cordon acts on a node: no namespace"));
+            }
+            (Some(ns), _) => whole(ns)?,
+            (None, Verb::Cordon) => Template(Vec::new()),
+            (None, _) => Template::parse("default").map_err(|m| ctx.at(loc(k), m))?,
+        };
+        match (k.value.action, k.value.replicas) {
+            (Verb::Scale, None) => return Err(ctx.at(loc(k), "scale needs replicas")),
+            (Verb::Scale, Some(n)) if n < 0 => {
+                return Err(ctx.at(loc(k), "replicas must not be negative"));
+            }
+            (Verb::Scale, _) | (_, None) => {}
+            (_, Some(_)) => return Err(ctx.at(loc(k), "only scale takes replicas")),
+        }
+        StepKind::Kubernetes {
+            verb: k.value.action,
+            namespace,
+            name: whole(&k.value.name)?,
+            replicas: k.value.replicas,
         }
     } else if let Some(a) = &r.annotate {
         let t = Template::parse(&a.value).map_err(|m| ctx.at(loc(a), m))?;

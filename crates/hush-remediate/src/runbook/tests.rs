@@ -166,3 +166,47 @@ fn a_directory_loads_reports_and_notices_changes() {
         set.errors
     );
 }
+
+#[test]
+fn kubernetes_steps_are_checked() {
+    let with = |step: &str| {
+        FULL.replace(
+            "  - name: note\n    annotate: \"restarted {{service}}\"\n",
+            &format!("  - name: kube\n    kubernetes: {step}\n"),
+        )
+    };
+    let rb = parse(&with(
+        "{action: scale, namespace: prod, name: \"{{service}}\", replicas: 3}",
+    ))
+    .unwrap();
+    assert!(matches!(
+        &rb.steps[2].kind,
+        StepKind::Kubernetes {
+            verb: crate::kubernetes::Verb::Scale,
+            replicas: Some(3),
+            ..
+        }
+    ));
+    let rb = parse(&with("{action: rollout_restart, name: api}")).unwrap();
+    assert!(
+        matches!(&rb.steps[2].kind, StepKind::Kubernetes { namespace, .. }
+        if namespace.render(&BTreeMap::new()) == "default")
+    );
+    for (step, why) in [
+        ("{action: scale, name: api}", "scale needs replicas"),
+        (
+            "{action: delete_pod, name: api, replicas: 2}",
+            "only scale takes replicas",
+        ),
+        ("{action: cordon, namespace: x, name: n1}", "no namespace"),
+        (
+            "{action: rollout_restart, name: \"api-{{service}}\"}",
+            "whole value",
+        ),
+        ("{action: drain, name: n1}", "drain"),
+    ] {
+        let e = parse(&with(step)).unwrap_err();
+        assert!(e.message.contains(why), "{step}: {e}");
+        assert_eq!(e.line, 26, "{step}: {e}");
+    }
+}
