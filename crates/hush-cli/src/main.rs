@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod demo;
 mod import;
+mod runbooks;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -61,7 +62,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigCmd {
-    /// Check a configuration file; errors name the line and column.
+    /// Check a configuration file (and its runbooks); errors name the line and column.
     Check { file: PathBuf },
 }
 
@@ -94,10 +95,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Config(ConfigCmd::Check { file }) => {
             match hush_engine::config::Config::load(&file) {
-                Ok(_) => {
-                    println!("{}: ok", file.display());
-                    Ok(())
-                }
+                Ok(cfg) => runbooks::check(&cfg).map(|()| println!("{}: ok", file.display())),
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
         }

@@ -360,6 +360,19 @@ fn a_runbook_with_an_unlisted_command_refuses_to_start_naming_file_and_line() {
         .replace("[/bin/echo, restarting,", "[/bin/sh, -c,");
     std::fs::write(&rb, text).unwrap();
     std::fs::write(root.join("hush.yaml"), cfg).unwrap();
+    let expected = format!(
+        "{}:14:15: command `/bin/sh` is not in remediation.allowed_commands",
+        rb.display()
+    );
+    // `hush config check` finds it before any server starts.
+    let check = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["config", "check"])
+        .arg(root.join("hush.yaml"))
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(err.contains(&expected), "{err}");
     let out = Command::new(env!("CARGO_BIN_EXE_hush"))
         .args(["serve", "--config"])
         .arg(root.join("hush.yaml"))
@@ -370,13 +383,7 @@ fn a_runbook_with_an_unlisted_command_refuses_to_start_naming_file_and_line() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "{}:14:15: command `/bin/sh` is not in remediation.allowed_commands",
-            rb.display()
-        )),
-        "{err}"
-    );
+    assert!(err.contains(&expected), "{err}");
 }
 
 #[test]
