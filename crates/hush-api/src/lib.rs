@@ -13,6 +13,7 @@ mod ingest;
 mod logs;
 mod params;
 mod query;
+mod remediation;
 mod silences;
 mod topology_file;
 
@@ -62,6 +63,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/incidents/{id}/timeline", get(incidents::timeline))
         .route("/api/v1/topology/file", get(topology_file::get))
         .route("/api/v1/silences", get(silences::list))
+        .merge(remediation_read())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
@@ -76,6 +78,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/api/v1/silences/{id}",
             axum::routing::delete(silences::remove),
         )
+        .merge(remediation_operate())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Operator),
@@ -112,6 +115,28 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(max_body, body_limit_message))
         .with_state(state)
+}
+
+fn remediation_read() -> Router<AppState> {
+    use remediation as r;
+    Router::new()
+        .route("/api/v1/runbooks", get(r::runbooks))
+        .route("/api/v1/remediation/runs", get(r::runs))
+        .route("/api/v1/remediation/runs/{id}", get(r::run))
+        .route(
+            "/api/v1/remediation/incidents/{id}/runbooks",
+            get(r::ranked),
+        )
+        .route("/api/v1/audit", get(r::audit))
+        .route("/api/v1/audit/export", get(r::export))
+}
+
+fn remediation_operate() -> Router<AppState> {
+    use remediation as r;
+    Router::new()
+        .route("/api/v1/remediation/runs/{id}/approve", post(r::approve))
+        .route("/api/v1/remediation/runs/{id}/dry-run", post(r::dry_run))
+        .route("/api/v1/remediation/kill-switch", post(r::kill_switch))
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

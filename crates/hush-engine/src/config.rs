@@ -32,6 +32,8 @@ pub struct Config {
     pub logs: crate::logs::LogsConfig,
     /// Live correlation of alerts into incidents.
     pub incidents: crate::incidents::IncidentsConfig,
+    /// Runbooks, executors and guardrails (see docs/remediation.md).
+    pub remediation: hush_remediate::RemediationConfig,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -98,6 +100,7 @@ impl Default for Config {
             topology_file: None,
             logs: crate::logs::LogsConfig::default(),
             incidents: Default::default(),
+            remediation: hush_remediate::RemediationConfig::default(),
         }
     }
 }
@@ -388,6 +391,12 @@ impl Config {
             path: path.into(),
             message,
         })?;
+        self.remediation
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
         let mut names = std::collections::BTreeSet::new();
         for t in &self.auth.tokens {
             if t.token.expose().len() < 16 {

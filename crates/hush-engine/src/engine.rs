@@ -29,6 +29,8 @@ pub struct Engine {
     pub incidents: crate::incidents::Incidents,
     /// Silences of notifications, from the configuration and the API.
     pub silences: crate::notify::Silences,
+    /// Runbooks and runs, when `remediation.runbooks_dir` is set.
+    pub remediation: Option<Arc<hush_remediate::Remediator>>,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -78,6 +80,7 @@ impl Engine {
         crate::notify::validate(n)?;
         let silences =
             crate::notify::Silences::load(&n.silences, config.data_dir.join("silences.json"))?;
+        let remediation = crate::remediation::open(&config, &db, &store)?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -91,6 +94,7 @@ impl Engine {
             logs,
             incidents: crate::incidents::Incidents::default(),
             silences,
+            remediation,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -121,6 +125,10 @@ impl Engine {
             self.stop.subscribe(),
         )));
         tasks.extend(crate::logs::start(self, &self.stop));
+        tasks.push(tokio::spawn(crate::remediation::run(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
         self.ready.store(true, Ordering::Release);
         tasks
     }

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod metrics;
 pub mod notify;
 pub mod rca;
+pub mod remediation;
 pub mod scrape;
 pub mod selector;
 pub mod topology;
