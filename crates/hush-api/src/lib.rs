@@ -7,6 +7,7 @@
 mod anomalies;
 mod auth;
 mod error;
+mod forecast;
 mod ingest;
 mod params;
 mod query;
@@ -52,6 +53,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/label/{name}/values", get(query::label_values))
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
         .route("/api/v1/anomalies", get(anomalies::list))
+        .route("/api/v1/forecast", get(forecast::forecast))
+        .route("/api/v1/capacity", get(forecast::capacity))
         .route("/metrics", get(self_metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -28,6 +28,8 @@ pub struct Config {
     /// The service dependency graph (`services: [{name, type, team, criticality, dependsOn}]`),
     /// shared by correlation and RCA.
     pub topology_file: Option<PathBuf>,
+    /// Capacity resources, forecasts of their exhaustion and predictive alerts.
+    pub capacity: crate::capacity::CapacitySettings,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -92,6 +94,7 @@ impl Default for Config {
             detection: DetectionConfig::default(),
             database: DatabaseConfig::default(),
             topology_file: None,
+            capacity: Default::default(),
         }
     }
 }
@@ -370,6 +373,12 @@ impl Config {
                 message: format!("detection.series: {message}"),
             })?;
         }
+        self.capacity
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
         if let Some(s) = self.detection.sensitivity
             && !(s > 0.0 && s <= 1.0)
         {

@@ -21,6 +21,8 @@ pub struct Engine {
     pub db: hush_sql::SqlStore,
     /// The service graph from `topology_file`, replaceable through the API.
     pub topology: crate::topology::TopologyHolder,
+    /// Capacity resources and their predictive alerts.
+    pub capacity: crate::capacity::Capacity,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -61,6 +63,7 @@ impl Engine {
             Some(p) => Some(crate::topology::LoadedTopology::load(p)?),
             None => None,
         };
+        let capacity = crate::capacity::Capacity::new(config.capacity.clone())?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -70,6 +73,7 @@ impl Engine {
             detection,
             db,
             topology: crate::topology::TopologyHolder::new(topology),
+            capacity,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -91,6 +95,12 @@ impl Engine {
             self.clone(),
             self.stop.subscribe(),
         )));
+        if !self.config.capacity.resources.is_empty() {
+            tasks.push(tokio::spawn(crate::capacity::run(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+        }
         self.ready.store(true, Ordering::Release);
         tasks
     }
