@@ -504,3 +504,36 @@ pub(crate) async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn parse(s: &str) -> Result<Config, String> {
+        Config::parse(s, Path::new("hush.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn resources_need_a_limit_source_and_valid_selectors() {
+        let c = parse("capacity:\n  horizon: 3d\n  resources:\n    - selector: 'node_filesystem_avail_bytes{mountpoint=\"/\"}'\n    - name: queue\n      selector: queue_depth\n      limit: 1000\n").unwrap();
+        assert_eq!(c.capacity.horizon.0.as_secs(), 3 * 86_400);
+        assert_eq!(c.capacity.resources.len(), 2);
+        assert!(super::Capacity::new(c.capacity).is_ok());
+
+        let e = parse("capacity:\n  resources:\n    - selector: queue_depth\n").unwrap_err();
+        assert!(
+            e.contains("capacity.resources[0]") && e.contains("limit"),
+            "{e}"
+        );
+        let e = parse("capacity:\n  resources:\n    - selector: 'rate(x[5m])'\n      limit: 1\n")
+            .unwrap_err();
+        assert!(e.contains("not a series selector"), "{e}");
+        let e = parse("capacity:\n  resources:\n    - selector: x\n      limit: -5\n").unwrap_err();
+        assert!(e.contains("limit must be a positive number"), "{e}");
+        let e = parse("capacity:\n  step: 0s\n").unwrap_err();
+        assert!(e.contains("capacity.step"), "{e}");
+        let e = parse("capacity:\n  resources:\n    - selector: x\n      limt: 5\n").unwrap_err();
+        assert!(e.contains("limt"), "{e}");
+    }
+}
