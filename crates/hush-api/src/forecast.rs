@@ -56,7 +56,7 @@ pub async fn forecast(
             })?,
     };
     let steps = horizon / step;
-    if steps < 1 || steps > MAX_HORIZON_STEPS || lookback / step > MAX_HORIZON_STEPS {
+    if !(1..=MAX_HORIZON_STEPS).contains(&steps) || lookback / step > MAX_HORIZON_STEPS {
         return Err(ApiError::bad_data(format!(
             "horizon and lookback must each be between 1 and {MAX_HORIZON_STEPS} steps of `step`"
         )));
