@@ -8,6 +8,7 @@ mod alerts;
 mod anomalies;
 mod auth;
 mod error;
+mod forecast;
 mod incidents;
 mod ingest;
 mod logs;
@@ -55,6 +56,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/log-templates", get(logs::templates))
         .route("/api/v1/log-anomalies", get(logs::anomalies))
         .route("/api/v1/log-stats", get(logs::stats))
+        .route("/api/v1/forecast", get(forecast::forecast))
+        .route("/api/v1/capacity", get(forecast::capacity))
         .route("/metrics", get(self_metrics))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/incidents", get(incidents::list))

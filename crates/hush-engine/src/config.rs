@@ -34,6 +34,8 @@ pub struct Config {
     pub incidents: crate::incidents::IncidentsConfig,
     /// Runbooks, executors and guardrails (see docs/remediation.md).
     pub remediation: hush_remediate::RemediationConfig,
+    /// Capacity resources, forecasts of their exhaustion and predictive alerts.
+    pub capacity: crate::capacity::CapacitySettings,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -101,6 +103,7 @@ impl Default for Config {
             logs: crate::logs::LogsConfig::default(),
             incidents: Default::default(),
             remediation: hush_remediate::RemediationConfig::default(),
+            capacity: Default::default(),
         }
     }
 }
@@ -379,6 +382,12 @@ impl Config {
                 message: format!("detection.series: {message}"),
             })?;
         }
+        self.capacity
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
         if let Some(s) = self.detection.sensitivity
             && !(s > 0.0 && s <= 1.0)
         {

@@ -31,6 +31,8 @@ pub struct Engine {
     pub silences: crate::notify::Silences,
     /// Runbooks and runs, when `remediation.runbooks_dir` is set.
     pub remediation: Option<Arc<hush_remediate::Remediator>>,
+    /// Capacity resources and their predictive alerts.
+    pub capacity: crate::capacity::Capacity,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -81,6 +83,7 @@ impl Engine {
         let silences =
             crate::notify::Silences::load(&n.silences, config.data_dir.join("silences.json"))?;
         let remediation = crate::remediation::open(&config, &db, &store)?;
+        let capacity = crate::capacity::Capacity::new(config.capacity.clone())?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -95,6 +98,7 @@ impl Engine {
             incidents: crate::incidents::Incidents::default(),
             silences,
             remediation,
+            capacity,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -129,6 +133,12 @@ impl Engine {
             self.clone(),
             self.stop.subscribe(),
         )));
+        if !self.config.capacity.resources.is_empty() {
+            tasks.push(tokio::spawn(crate::capacity::run(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+        }
         self.ready.store(true, Ordering::Release);
         tasks
     }
