@@ -27,6 +27,7 @@ pub(crate) struct Live {
     pub(super) last_opened: i64,
     /// `alertname` of the alert being ingested, for the title of an incident it opens.
     pub(super) naming: String,
+    pub(super) ticks: u64,
 }
 
 fn db_err(e: hush_sql::SqlError) -> IncidentError {
@@ -108,7 +109,14 @@ impl Live {
         }
         let now = now_ms();
         let changes = self.corr.advance(now);
-        self.apply(changes, None, now).await
+        self.apply(changes, None, now).await?;
+        // Forget the ids of incidents the correlator forgot (resolved past the reopen window).
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % 60 == 0 {
+            let corr = &self.corr;
+            self.ids.retain(|k, _| corr.incident(*k).is_some());
+        }
+        Ok(())
     }
 
     /// Correlates and stores a batch. Every alert is checked before any is stored.
@@ -125,9 +133,12 @@ impl Live {
         let now = now_ms();
         let changes = self.corr.advance(now);
         self.apply(changes, None, now).await?;
+        let rows = alerts
+            .iter()
+            .map(|a| stored(a, source))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(alerts.len());
-        for a in alerts {
-            let row = stored(&a, source)?;
+        for (a, row) in alerts.into_iter().zip(rows) {
             let (row, _) = self.engine.db.upsert_alert(&row).await.map_err(db_err)?;
             let fp = a.fingerprint.clone();
             self.naming = a.label("alertname").unwrap_or("alert").to_string();

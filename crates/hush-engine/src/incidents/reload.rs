@@ -31,6 +31,7 @@ impl Live {
             ids: HashMap::new(),
             last_opened: 0,
             naming: String::new(),
+            ticks: 0,
         };
         let db = &engine.db;
         let mut open = Vec::new();
