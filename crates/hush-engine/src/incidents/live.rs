@@ -112,7 +112,7 @@ impl Live {
         self.apply(changes, None, now).await?;
         // Forget the ids of incidents the correlator forgot (resolved past the reopen window).
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 60 == 0 {
+        if self.ticks.is_multiple_of(60) {
             let corr = &self.corr;
             self.ids.retain(|k, _| corr.incident(*k).is_some());
         }
