@@ -32,6 +32,7 @@ pub(crate) struct Live {
     pub(super) naming: String,
     /// Per incident: the services and alert count its root cause was last named for, and when.
     pub(super) explained: HashMap<Uuid, (std::collections::BTreeSet<String>, usize, i64)>,
+    pub(super) ticks: u64,
 }
 
 fn db_err(e: hush_sql::SqlError) -> IncidentError {
@@ -113,7 +114,14 @@ impl Live {
         }
         let now = self.engine.clock.now_ms();
         let changes = self.corr.advance(now);
-        self.apply(changes, None, now).await
+        self.apply(changes, None, now).await?;
+        // Forget the ids of incidents the correlator forgot (resolved past the reopen window).
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(60) {
+            let corr = &self.corr;
+            self.ids.retain(|k, _| corr.incident(*k).is_some());
+        }
+        Ok(())
     }
 
     /// Correlates and stores a batch. Every alert is checked before any is stored.
@@ -130,9 +138,12 @@ impl Live {
         let now = self.engine.clock.now_ms();
         let changes = self.corr.advance(now);
         self.apply(changes, None, now).await?;
+        let rows = alerts
+            .iter()
+            .map(|a| stored(a, source))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(alerts.len());
-        for a in alerts {
-            let row = stored(&a, source)?;
+        for (a, row) in alerts.into_iter().zip(rows) {
             let (row, _) = self.engine.db.upsert_alert(&row).await.map_err(db_err)?;
             let fp = a.fingerprint.clone();
             self.naming = a.label("alertname").unwrap_or("alert").to_string();

@@ -31,6 +31,7 @@ impl Live {
             last_opened: 0,
             naming: String::new(),
             explained: Default::default(),
+            ticks: 0,
         };
         let db = &engine.db;
         let mut open = Vec::new();

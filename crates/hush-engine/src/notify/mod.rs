@@ -252,10 +252,12 @@ pub(crate) fn validate(cfg: &NotifyConfig) -> anyhow::Result<()> {
 
 /// Per-channel sliding window of send times: the whole rate limiter (a crate would add a
 /// dependency for ten lines).
+#[derive(Default)]
 struct Window {
     sent: VecDeque<Instant>,
 }
 
+#[derive(Default)]
 struct State {
     /// Per incident: messages sent per channel, and when the last growth update went out.
     sequence: HashMap<(Uuid, String), u32>,
@@ -293,7 +295,7 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
-                Ok(ev) => handle(&engine, &cfg, &mut st, &senders, ev, interval),
+                Ok(ev) => handle(&engine.silences, &cfg, &mut st, &senders, ev, interval),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "notifications fell behind incident events");
                 }
@@ -306,7 +308,7 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                     .collect();
                 for id in ready {
                     if let Some((ev, _)) = st.opening.remove(&id) {
-                        dispatch(&engine, &cfg, &mut st, &senders, MessageKind::Opened, ev);
+                        dispatch(&engine.silences, &cfg, &mut st, &senders, MessageKind::Opened, ev);
                     }
                 }
                 let due: Vec<Uuid> = st.held.keys().copied().filter(|id| {
@@ -314,7 +316,7 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                 }).collect();
                 for id in due {
                     if let Some(ev) = st.held.remove(&id) {
-                        dispatch(&engine, &cfg, &mut st, &senders, MessageKind::Updated, ev);
+                        dispatch(&engine.silences, &cfg, &mut st, &senders, MessageKind::Updated, ev);
                     }
                 }
             }
@@ -328,7 +330,7 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 }
 
 fn handle(
-    engine: &Engine,
+    silences: &Silences,
     cfg: &NotifyConfig,
     st: &mut State,
     senders: &HashMap<String, mpsc::Sender<Message>>,
@@ -354,7 +356,7 @@ fn handle(
             // Over before it was announced: announce it, then its end.
             MessageKind::Resolved => {
                 if let Some((open, _)) = st.opening.remove(&ev.incident) {
-                    dispatch(engine, cfg, st, senders, MessageKind::Opened, open);
+                    dispatch(silences, cfg, st, senders, MessageKind::Opened, open);
                 }
             }
             MessageKind::Opened => {}
@@ -373,7 +375,7 @@ fn handle(
                 .is_none_or(|t| now.duration_since(*t) >= interval);
             if ready {
                 st.held.remove(&ev.incident);
-                dispatch(engine, cfg, st, senders, kind, ev);
+                dispatch(silences, cfg, st, senders, kind, ev);
             } else {
                 st.held.insert(ev.incident, ev);
             }
@@ -381,10 +383,10 @@ fn handle(
         MessageKind::Resolved => {
             // The resolve says it all; a held update would only arrive after it.
             st.held.remove(&ev.incident);
-            dispatch(engine, cfg, st, senders, kind, ev);
+            dispatch(silences, cfg, st, senders, kind, ev);
         }
         MessageKind::Opened if cfg.open_wait.0.is_zero() => {
-            dispatch(engine, cfg, st, senders, kind, ev)
+            dispatch(silences, cfg, st, senders, kind, ev)
         }
         MessageKind::Opened => {
             st.opening.insert(ev.incident, (ev, Instant::now()));
@@ -393,7 +395,7 @@ fn handle(
 }
 
 fn dispatch(
-    engine: &Engine,
+    silences: &Silences,
     cfg: &NotifyConfig,
     st: &mut State,
     senders: &HashMap<String, mpsc::Sender<Message>>,
@@ -401,7 +403,7 @@ fn dispatch(
     ev: IncidentEvent,
 ) {
     let now_ms = ev.at;
-    if kind == MessageKind::Opened && engine.silences.silenced(&ev, now_ms) {
+    if kind == MessageKind::Opened && silences.silenced(&ev, now_ms) {
         return;
     }
     if kind != MessageKind::Resolved {

@@ -89,3 +89,55 @@ fn silences_cover_their_service_or_team_while_active() {
     assert!(again.remove(added.id.unwrap()).unwrap());
     assert!(Silences::load(&[], f).unwrap().list().is_empty());
 }
+
+#[test]
+fn rate_limit_drops_openings_past_the_window_but_never_a_resolve() {
+    let c = cfg(
+        "channels:\n  - {type: webhook, name: hook, url: 'http://127.0.0.1:1/'}\nrate_limit: 2\nrate_window: 1h\nopen_wait: 0s\n",
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let senders = HashMap::from([("hook".to_string(), tx)]);
+    let silences = Silences::default();
+    let mut st = State::default();
+    let ids: Vec<Uuid> = (1..=3u128).map(Uuid::from_u128).collect();
+    for id in &ids {
+        let ev = IncidentEvent {
+            incident: *id,
+            ..event(&["api"], &[], "P1")
+        };
+        handle(
+            &silences,
+            &c,
+            &mut st,
+            &senders,
+            ev,
+            Duration::from_secs(60),
+        );
+    }
+    let resolve = IncidentEvent {
+        kind: "resolved",
+        incident: ids[0],
+        ..event(&["api"], &[], "P1")
+    };
+    handle(
+        &silences,
+        &c,
+        &mut st,
+        &senders,
+        resolve,
+        Duration::from_secs(60),
+    );
+    let mut got = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        got.push((m.kind, m.incident.incident));
+    }
+    assert_eq!(
+        got,
+        [
+            (MessageKind::Opened, ids[0]),
+            (MessageKind::Opened, ids[1]),
+            (MessageKind::Resolved, ids[0]),
+        ],
+        "the third opening is over the limit; the resolve still goes"
+    );
+}
