@@ -36,7 +36,7 @@ fn filling_disk_is_predicted_and_alerted_through_the_api() {
     let _server = hush(
         dir.path(),
         port,
-        "capacity:\n  resources:\n    - name: disk\n      selector: 'node_filesystem_avail_bytes{mountpoint=\"/\"}'\n",
+        "capacity:\n  interval: 1s\n  resources:\n    - name: disk\n      selector: 'node_filesystem_avail_bytes{mountpoint=\"/\"}'\n",
     );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,5 +174,46 @@ fn filling_disk_is_predicted_and_alerted_through_the_api() {
                 "{bad}: {body}"
             );
         }
+
+        // The background estimate hands the predictive alert to the incident pipeline: an
+        // incident opens for it, before the disk is full.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let incident = loop {
+            let j: J = c
+                .get(format!(
+                    "{base}/api/v1/alerts?name=CapacityExhaustionPredicted"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(a) = j["data"].as_array().and_then(|l| l.first()) {
+                break a.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no predictive alert stored: {j}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        };
+        assert_eq!(incident["source"], "capacity", "{incident}");
+        let j: J = c
+            .get(format!("{base}/api/v1/incidents"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list = j["data"].as_array().unwrap_or_else(|| panic!("{j}"));
+        assert!(
+            list.iter().any(|i| i["title"]
+                .as_str()
+                .unwrap_or("")
+                .contains("CapacityExhaustionPredicted")),
+            "no incident for the predictive alert: {j}"
+        );
     });
 }

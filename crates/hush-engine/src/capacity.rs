@@ -5,6 +5,7 @@
 //! The estimates are pure ([`hush_forecast::capacity`]); this module only selects the data,
 //! pairs free/size series, and keeps which alerts are firing between evaluations.
 
+use crate::Engine;
 use crate::config::PromDuration;
 use hush_forecast::capacity::{
     self, AlertPolicy, AlertTransition, CapacityConfig, Exhaustion, LimitPairing, Risk,
@@ -13,7 +14,8 @@ use hush_model::{Labels, Matcher, Sample, TimeSeries};
 use hush_store::Store;
 use parking_lot::Mutex;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The `capacity:` section of the config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -479,6 +481,8 @@ pub(crate) async fn run(
 ) {
     let every = engine.config.capacity.interval.0;
     let mut tick = tokio::time::interval(every);
+    // What was last handed to the incident pipeline, per fingerprint: (start, resolved).
+    let mut sent: HashMap<String, (i64, bool)> = HashMap::new();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -489,14 +493,59 @@ pub(crate) async fn run(
             tokio::task::spawn_blocking(move || e.capacity.evaluate(&e.store, e.clock.now_ms()))
                 .await;
         match r {
-            Ok(Ok(report)) => tracing::debug!(
-                resources = report.resources.len(),
-                skipped = report.skipped.len(),
-                "capacity evaluated"
-            ),
+            Ok(Ok(report)) => {
+                tracing::debug!(
+                    resources = report.resources.len(),
+                    skipped = report.skipped.len(),
+                    "capacity evaluated"
+                );
+                forward(&engine, &mut sent).await;
+            }
             Ok(Err(e)) => tracing::warn!(error = %e, "capacity evaluation failed"),
             Err(e) => tracing::error!(error = %e, "capacity task panicked"),
         }
+    }
+}
+
+/// Hands new and newly resolved predictive alerts to the incident pipeline (source
+/// `capacity`), so a coming exhaustion opens an incident like any other alert.
+async fn forward(engine: &Arc<Engine>, sent: &mut HashMap<String, (i64, bool)>) {
+    let now = engine.clock.now_ms();
+    let mut batch = Vec::new();
+    for pa in engine.capacity.alerts() {
+        let mut labels: std::collections::BTreeMap<String, String> = pa
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect();
+        labels.remove("__name__");
+        labels.insert("alertname".into(), pa.name.clone());
+        labels.insert("severity".into(), pa.severity.clone());
+        let fingerprint = hush_correlate::fingerprint(&labels);
+        let resolved = pa.ends_at.is_some();
+        if sent.get(&fingerprint) == Some(&(pa.starts_at, resolved)) {
+            continue;
+        }
+        sent.insert(fingerprint.clone(), (pa.starts_at, resolved));
+        batch.push(hush_correlate::Alert {
+            fingerprint,
+            status: if resolved {
+                hush_correlate::AlertStatus::Resolved
+            } else {
+                hush_correlate::AlertStatus::Firing
+            },
+            labels,
+            annotations: [("summary".to_string(), pa.summary.clone())].into(),
+            starts_at: pa.starts_at,
+            ends_at: pa.ends_at,
+            received_at: now,
+        });
+    }
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = engine.incidents.submit(batch, "capacity").await {
+        tracing::warn!(error = %e, "predictive alerts were not taken by the incident pipeline");
     }
 }
 
