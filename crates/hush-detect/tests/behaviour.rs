@@ -203,3 +203,18 @@ proptest! {
         prop_assert_eq!(&full[..cut], &prefix[..]);
     }
 }
+
+#[test]
+fn one_flatline_run_raises_one_alert() {
+    // A moving series that stops for 800 points: with the refractory period alone, the run
+    // would be reported again every `refractory` points.
+    let mut v: Vec<f64> = (0..2000).map(|i| 20.0 + 2.0 * noise(i)).collect();
+    v.extend(std::iter::repeat_n(20.0, 800));
+    v.extend((2800..3500).map(|i| 20.0 + 2.0 * noise(i)));
+    let out = run(&Config::default(), &v);
+    let flat: Vec<usize> = (0..out.len())
+        .filter(|&i| out[i].anomaly && out[i].explanation.is_some_and(|e| e.kind == Kind::Flatline))
+        .collect();
+    assert_eq!(flat.len(), 1, "flatline alerts at {flat:?}");
+    assert!((2000..2000 + 2 * Config::default().flatline_min).contains(&flat[0]));
+}
