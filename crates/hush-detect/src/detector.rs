@@ -74,12 +74,15 @@ pub struct Detector {
     /// Non-missing points seen.
     values: u64,
     /// First points (NaN for missing), kept until the season is decided, then dropped.
+    #[serde(with = "crate::nonfinite::vec")]
     buffer: Vec<f64>,
     active: bool,
     season_decided: bool,
     period: usize,
     season: Vec<f32>,
+    #[serde(with = "crate::nonfinite")]
     season_lo: f64,
+    #[serde(with = "crate::nonfinite")]
     season_hi: f64,
     level: f64,
     mad: f64,
@@ -87,6 +90,7 @@ pub struct Detector {
     recent: Vec<f64>,
     recent_pos: usize,
     recent_sum: f64,
+    #[serde(with = "crate::nonfinite")]
     last_value: f64,
     run: u64,
     longest_run: u64,

@@ -218,3 +218,26 @@ fn one_flatline_run_raises_one_alert() {
     assert_eq!(flat.len(), 1, "flatline alerts at {flat:?}");
     assert!((2000..2000 + 2 * Config::default().flatline_min).contains(&flat[0]));
 }
+
+#[test]
+fn state_with_non_finite_fields_survives_json() {
+    // Mid warm-up (season buffer holding a missing point, no previous value yet) and after
+    // warm-up without a season (an empty season range is ±infinity): JSON has no NaN or
+    // infinity, so these must still read back.
+    let v: Vec<Option<f64>> = (0..900)
+        .map(|i| (i % 97 != 5).then(|| 10.0 + noise(i)))
+        .collect();
+    for cut in [0, 3, 60, 400, 700] {
+        let mut a = Detector::new(Config::default()).expect("valid");
+        for x in &v[..cut] {
+            a.step(*x);
+        }
+        let json = serde_json::to_string(&a).expect("serialise");
+        let mut b: Detector = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("restore after {cut} points: {e}\n{json:.300}"));
+        for x in &v[cut..] {
+            let (oa, ob) = (a.step(*x), b.step(*x));
+            assert_eq!(format!("{oa:?}"), format!("{ob:?}"), "after {cut} points");
+        }
+    }
+}
