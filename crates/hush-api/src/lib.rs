@@ -64,10 +64,17 @@ pub fn router(engine: Arc<Engine>) -> Router {
             state.clone(),
             auth::require(Role::Write),
         ));
+    let operate = Router::new()
+        .route("/api/v1/anomalies/{id}/feedback", post(anomalies::feedback))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require(Role::Operator),
+        ));
     let open = Router::new()
         .route("/-/healthy", get(|| async { "Hush is Healthy.\n" }))
         .route("/-/ready", get(ready));
     read.merge(write)
+        .merge(operate)
         .merge(open)
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
