@@ -486,3 +486,86 @@ impl crate::Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enabled(sensitivity: Option<f64>) -> DetectionConfig {
+        DetectionConfig {
+            enabled: true,
+            sensitivity,
+            ..DetectionConfig::default()
+        }
+    }
+
+    fn batch(t0: i64, n: i64, f: impl Fn(i64) -> f64) -> Vec<TimeSeries> {
+        let l = Labels::from_pairs([("__name__", "lat"), ("service", "a")]).unwrap();
+        let samples = (0..n).map(|k| Sample::new(t0 + k, f(k))).collect();
+        vec![TimeSeries::new(l, samples)]
+    }
+
+    fn wobble(k: i64) -> f64 {
+        // Quadratic residues: irregular, with no period the season search could lock onto.
+        100.0 + ((k * k * 7919 + 31 * k) % 1009) as f64 / 250.0
+    }
+
+    #[test]
+    fn a_restored_checkpoint_continues_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Detection::new(enabled(None)).unwrap();
+        a.observe(&batch(0, 700, wobble));
+        a.save(dir.path()).unwrap();
+        let b = Detection::new(enabled(None)).unwrap();
+        let r = b.restore(dir.path());
+        assert!(r.error.is_none(), "{r:?}");
+        assert_eq!((r.series, r.dropped), (1, 0));
+        let next = batch(700, 300, |k| wobble(k) + if k == 50 { 80.0 } else { 0.0 });
+        let (da, db) = (a.observe(&next), b.observe(&next));
+        assert_eq!(format!("{da:?}"), format!("{db:?}"));
+        let all = AnomalyFilter {
+            service: None,
+            selectors: Vec::new(),
+            start: i64::MIN,
+            end: i64::MAX,
+            min_score: 0.0,
+            limit: usize::MAX,
+        };
+        let ids = |d: &Detection| {
+            d.list(&all)
+                .iter()
+                .map(|x| (x.id, x.time))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            ids(&b).iter().any(|&(_, t)| t == 750),
+            "spike not found: {:?}",
+            ids(&b)
+        );
+        assert_eq!(ids(&a), ids(&b));
+    }
+
+    #[test]
+    fn other_settings_relearn_and_a_bad_file_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Detection::new(enabled(None)).unwrap();
+        a.observe(&batch(0, 300, wobble));
+        a.save(dir.path()).unwrap();
+        let b = Detection::new(enabled(Some(0.9))).unwrap();
+        let r = b.restore(dir.path());
+        assert_eq!((r.series, r.dropped), (0, 1), "{r:?}");
+
+        std::fs::write(dir.path().join(CHECKPOINT_FILE), b"{\"version\": 1, \"next").unwrap();
+        let c = Detection::new(enabled(None)).unwrap();
+        let r = c.restore(dir.path());
+        assert!(
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("failed to parse")),
+            "{r:?}"
+        );
+        assert!(dir.path().join("detection.json.unreadable").is_file());
+        assert!(!dir.path().join(CHECKPOINT_FILE).exists());
+        assert_eq!(c.counts().0, 0);
+    }
+}
