@@ -82,6 +82,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             axum::routing::delete(silences::remove),
         )
         .merge(remediation_operate())
+        .route("/api/v1/anomalies/{id}/feedback", post(anomalies::feedback))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Operator),

@@ -74,12 +74,15 @@ pub struct Detector {
     /// Non-missing points seen.
     values: u64,
     /// First points (NaN for missing), kept until the season is decided, then dropped.
+    #[serde(with = "crate::nonfinite::vec")]
     buffer: Vec<f64>,
     active: bool,
     season_decided: bool,
     period: usize,
     season: Vec<f32>,
+    #[serde(with = "crate::nonfinite")]
     season_lo: f64,
+    #[serde(with = "crate::nonfinite")]
     season_hi: f64,
     level: f64,
     mad: f64,
@@ -87,9 +90,13 @@ pub struct Detector {
     recent: Vec<f64>,
     recent_pos: usize,
     recent_sum: f64,
+    #[serde(with = "crate::nonfinite")]
     last_value: f64,
     run: u64,
     longest_run: u64,
+    /// The current run of equal values has already been reported (one run, one alert).
+    #[serde(default)]
+    run_reported: bool,
     since_alert: u64,
     peak: f64,
     cal: Vec<TailCalibrator>,
@@ -157,6 +164,7 @@ impl Detector {
             last_value: f64::NAN,
             run: 0,
             longest_run: 0,
+            run_reported: false,
             since_alert: u64::MAX,
             peak: 0.0,
             cal,
@@ -331,6 +339,7 @@ impl Detector {
             .map(|_| TailCalibrator::new(self.cfg.history_half_life))
             .collect();
         self.run = 0;
+        self.run_reported = false;
         self.longest_run = 0;
         self.last_value = f64::NAN;
         drop(finite);
@@ -442,9 +451,11 @@ impl Detector {
         } else {
             self.longest_run = self.longest_run.max(self.run);
             self.run = 1;
+            self.run_reported = false;
         }
         self.last_value = x;
         let flat = self.run >= self.cfg.flatline_min as u64
+            && !self.run_reported
             && self.run > self.longest_run
             && self.mad > 0.0
             && self.longest_run > 0;
@@ -482,6 +493,7 @@ impl Detector {
             && (novelty > peak || kind == Kind::Flatline);
         if anomaly {
             self.since_alert = 0;
+            self.run_reported |= kind == Kind::Flatline;
             self.peak = novelty;
         }
         Outcome {

@@ -32,6 +32,7 @@ mod detector;
 mod error;
 mod explain;
 mod multivariate;
+mod nonfinite;
 pub mod season;
 
 pub use calibrate::TailCalibrator;

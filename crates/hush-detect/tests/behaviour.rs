@@ -203,3 +203,41 @@ proptest! {
         prop_assert_eq!(&full[..cut], &prefix[..]);
     }
 }
+
+#[test]
+fn one_flatline_run_raises_one_alert() {
+    // A moving series that stops for 800 points: with the refractory period alone, the run
+    // would be reported again every `refractory` points.
+    let mut v: Vec<f64> = (0..2000).map(|i| 20.0 + 2.0 * noise(i)).collect();
+    v.extend(std::iter::repeat_n(20.0, 800));
+    v.extend((2800..3500).map(|i| 20.0 + 2.0 * noise(i)));
+    let out = run(&Config::default(), &v);
+    let flat: Vec<usize> = (0..out.len())
+        .filter(|&i| out[i].anomaly && out[i].explanation.is_some_and(|e| e.kind == Kind::Flatline))
+        .collect();
+    assert_eq!(flat.len(), 1, "flatline alerts at {flat:?}");
+    assert!((2000..2000 + 2 * Config::default().flatline_min).contains(&flat[0]));
+}
+
+#[test]
+fn state_with_non_finite_fields_survives_json() {
+    // Mid warm-up (season buffer holding a missing point, no previous value yet) and after
+    // warm-up without a season (an empty season range is ±infinity): JSON has no NaN or
+    // infinity, so these must still read back.
+    let v: Vec<Option<f64>> = (0..900)
+        .map(|i| (i % 97 != 5).then(|| 10.0 + noise(i)))
+        .collect();
+    for cut in [0, 3, 60, 400, 700] {
+        let mut a = Detector::new(Config::default()).expect("valid");
+        for x in &v[..cut] {
+            a.step(*x);
+        }
+        let json = serde_json::to_string(&a).expect("serialise");
+        let mut b: Detector = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("restore after {cut} points: {e}\n{json:.300}"));
+        for x in &v[cut..] {
+            let (oa, ob) = (a.step(*x), b.step(*x));
+            assert_eq!(format!("{oa:?}"), format!("{ob:?}"), "after {cut} points");
+        }
+    }
+}

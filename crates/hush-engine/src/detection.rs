@@ -2,15 +2,26 @@
 //! stored. Anomalies are kept (newest last, bounded) for the API, and each scored point also
 //! becomes samples of `hush_anomaly_score`, `hush_expected_lower` and `hush_expected_upper`
 //! (labels of the source series plus `metric`), so any PromQL client can chart the band.
+//!
+//! Operator feedback on an anomaly moves that series' decision threshold. The whole state
+//! (every series' detector, the kept anomalies, the next id) is checkpointed as JSON into
+//! `data_dir/detection.json` and restored at start, so a restart does not forget what was learned.
 
 use crate::config::DetectionConfig;
+pub use hush_detect::Verdict;
 use hush_detect::{Config as DetectorConfig, Detector};
 use hush_model::{Labels, Matcher, Sample, SeriesId, TimeSeries};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+/// File under `data_dir` holding the checkpoint.
+pub const CHECKPOINT_FILE: &str = "detection.json";
+/// Bumped when the checkpoint layout changes; another version is set aside, not misread.
+const CHECKPOINT_VERSION: u32 = 1;
 
 /// One anomaly, as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Anomaly {
     pub id: u64,
     /// The series' labels, `__name__` included.
@@ -27,9 +38,39 @@ pub struct Anomaly {
     pub explanation: String,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct SeriesState {
+    /// Kept so a checkpoint can be read back without trusting a stored hash.
+    labels: Labels,
     detector: Detector,
     last_t: i64,
+}
+
+/// What `detection.json` holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    version: u32,
+    next_id: u64,
+    series: Vec<SeriesState>,
+    anomalies: Vec<Anomaly>,
+}
+
+/// Why feedback could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedbackError {
+    #[error("anomaly `{0}` not found (unknown, or no longer kept)")]
+    NotFound(u64),
+    #[error("the series of anomaly `{0}` is no longer scored")]
+    SeriesGone(u64),
+    #[error("storing the feedback failed: {0}")]
+    Store(String),
+}
+
+/// The result of feedback: the anomaly it concerned and the series' new threshold.
+#[derive(Debug, Clone)]
+pub struct FeedbackOutcome {
+    pub anomaly: Anomaly,
+    pub threshold: f64,
 }
 
 struct State {
@@ -73,6 +114,26 @@ impl Detection {
         })
     }
 
+    /// [`Detection::new`], then [`Detection::restore`] from `data_dir`, logging what was found.
+    pub fn open(cfg: DetectionConfig, data_dir: &Path) -> anyhow::Result<Self> {
+        let d = Self::new(cfg)?;
+        let r = d.restore(data_dir);
+        match &r.error {
+            Some(e) => tracing::error!(
+                error = %e,
+                set_aside = ?r.set_aside,
+                "detection checkpoint unusable, starting afresh"
+            ),
+            None => tracing::info!(
+                series = r.series,
+                dropped = r.dropped,
+                anomalies = r.anomalies,
+                "detection state restored"
+            ),
+        }
+        Ok(d)
+    }
+
     fn selected(&self, labels: &Labels) -> bool {
         // Derived series are never scored again.
         if labels.metric_name().is_some_and(|n| n.starts_with("hush_")) {
@@ -103,6 +164,7 @@ impl Detection {
                 st.series.insert(
                     id,
                     SeriesState {
+                        labels: ts.labels.clone(),
                         detector,
                         last_t: i64::MIN,
                     },
@@ -197,11 +259,164 @@ impl Detection {
         out
     }
 
+    /// The anomaly `id`, if still kept.
+    pub fn get(&self, id: u64) -> Option<Anomaly> {
+        let st = self.state.lock();
+        st.anomalies.iter().find(|a| a.id == id).cloned()
+    }
+
+    /// Checks that feedback on `id` can be applied (the anomaly is kept and its series scored).
+    pub fn check_feedback(&self, id: u64) -> Result<(Anomaly, f64), FeedbackError> {
+        let st = self.state.lock();
+        let a = st
+            .anomalies
+            .iter()
+            .find(|a| a.id == id)
+            .cloned()
+            .ok_or(FeedbackError::NotFound(id))?;
+        let s = st
+            .series
+            .get(&a.labels.series_id())
+            .ok_or(FeedbackError::SeriesGone(id))?;
+        Ok((a, s.detector.threshold()))
+    }
+
+    /// Applies an operator's verdict on anomaly `id` to its series' detector: a false positive
+    /// raises the series' threshold above the anomaly's score, a miss lowers it below `score`
+    /// (the score of the point that should have alerted; the anomaly's own if `None`).
+    pub fn feedback(
+        &self,
+        id: u64,
+        verdict: Verdict,
+        score: Option<f64>,
+    ) -> Result<FeedbackOutcome, FeedbackError> {
+        let mut st = self.state.lock();
+        let anomaly = st
+            .anomalies
+            .iter()
+            .find(|a| a.id == id)
+            .cloned()
+            .ok_or(FeedbackError::NotFound(id))?;
+        let s = st
+            .series
+            .get_mut(&anomaly.labels.series_id())
+            .ok_or(FeedbackError::SeriesGone(id))?;
+        s.detector.feedback(verdict, score.unwrap_or(anomaly.score));
+        Ok(FeedbackOutcome {
+            threshold: s.detector.threshold(),
+            anomaly,
+        })
+    }
+
+    /// Writes the whole state to `dir/detection.json` (through a temporary file and a rename,
+    /// so a crash mid-write leaves the previous checkpoint intact).
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let json = {
+            let st = self.state.lock();
+            let cp = CheckpointRef {
+                version: CHECKPOINT_VERSION,
+                next_id: st.next_id,
+                series: st.series.values().collect(),
+                anomalies: st.anomalies.iter().collect(),
+            };
+            serde_json::to_vec(&cp)?
+        };
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(CHECKPOINT_FILE);
+        let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        Ok(())
+    }
+
+    /// Restores a checkpoint written by [`Detection::save`], if `dir` holds one. Detectors
+    /// built with other settings than the current ones are dropped (they relearn); an
+    /// unreadable checkpoint is renamed aside (`.unreadable`) and detection starts afresh,
+    /// so nothing is overwritten that could still be inspected.
+    pub fn restore(&self, dir: &Path) -> RestoreReport {
+        let path = dir.join(CHECKPOINT_FILE);
+        let mut report = RestoreReport::default();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return report,
+            Err(e) => {
+                report.error = Some(format!("failed to read `{}`: {e}", path.display()));
+                return report;
+            }
+        };
+        let cp = match serde_json::from_slice::<Checkpoint>(&bytes) {
+            Ok(cp) if cp.version == CHECKPOINT_VERSION => cp,
+            Ok(cp) => {
+                report.error = Some(format!(
+                    "checkpoint version {} is not {CHECKPOINT_VERSION}",
+                    cp.version
+                ));
+                report.set_aside = set_aside(&path);
+                return report;
+            }
+            Err(e) => {
+                report.error = Some(format!("failed to parse `{}`: {e}", path.display()));
+                report.set_aside = set_aside(&path);
+                return report;
+            }
+        };
+        let mut st = self.state.lock();
+        st.next_id = st.next_id.max(cp.next_id);
+        for s in cp.series {
+            if s.detector.config() != &self.detector || st.series.len() >= self.cfg.max_series {
+                report.dropped += 1;
+                continue;
+            }
+            st.series.insert(s.labels.series_id(), s);
+            report.series += 1;
+        }
+        st.anomalies = cp.anomalies.into();
+        while st.anomalies.len() > self.cfg.max_anomalies {
+            st.anomalies.pop_front();
+        }
+        report.anomalies = st.anomalies.len();
+        report
+    }
+
     /// Series being scored, and series refused because of `detection.max_series`.
     pub fn counts(&self) -> (usize, u64) {
         let st = self.state.lock();
         (st.series.len(), st.refused)
     }
+}
+
+/// [`Checkpoint`] by reference, so saving does not clone every detector.
+#[derive(serde::Serialize)]
+struct CheckpointRef<'a> {
+    version: u32,
+    next_id: u64,
+    series: Vec<&'a SeriesState>,
+    anomalies: Vec<&'a Anomaly>,
+}
+
+/// What [`Detection::restore`] found.
+#[derive(Debug, Default)]
+pub struct RestoreReport {
+    /// Series whose detectors were restored.
+    pub series: usize,
+    /// Series dropped because the detector settings changed.
+    pub dropped: usize,
+    /// Anomalies restored.
+    pub anomalies: usize,
+    /// Why the checkpoint could not be used, if it could not.
+    pub error: Option<String>,
+    /// Where an unusable checkpoint was moved.
+    pub set_aside: Option<PathBuf>,
+}
+
+fn set_aside(path: &Path) -> Option<PathBuf> {
+    let to = path.with_extension("json.unreadable");
+    std::fs::rename(path, &to).ok().map(|_| to)
 }
 
 /// Filters of `GET /api/v1/anomalies`.
@@ -213,4 +428,144 @@ pub struct AnomalyFilter {
     pub end: i64,
     pub min_score: f64,
     pub limit: usize,
+}
+
+/// The stored spelling of a verdict.
+pub fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::TruePositive => "true_positive",
+        Verdict::FalsePositive => "false_positive",
+        Verdict::Missed => "missed",
+    }
+}
+
+impl crate::Engine {
+    /// Records an operator's verdict on anomaly `id` in the events table (an `anomaly` event
+    /// whose payload holds the verdict), then applies it to the series' detector. Stored first,
+    /// so an applied verdict is never one the database lost.
+    pub async fn anomaly_feedback(
+        &self,
+        id: u64,
+        verdict: Verdict,
+        score: Option<f64>,
+        at: i64,
+    ) -> Result<FeedbackOutcome, FeedbackError> {
+        let Some(d) = &self.detection else {
+            return Err(FeedbackError::NotFound(id));
+        };
+        let (a, before) = d.check_feedback(id)?;
+        let event = hush_sql::NewEvent {
+            kind: hush_sql::EventKind::Anomaly,
+            service: a.service.clone(),
+            series: a.labels.clone(),
+            at,
+            score: Some(a.score),
+            payload: serde_json::json!({
+                "feedback": verdict_name(verdict),
+                "anomaly_id": id,
+                "anomaly_time": a.time,
+                "anomaly_kind": a.kind,
+                "score": score,
+                "threshold_before": before,
+            }),
+        };
+        self.db
+            .insert_event(&event)
+            .await
+            .map_err(|e| FeedbackError::Store(e.to_string()))?;
+        d.feedback(id, verdict, score)
+    }
+
+    /// Saves the detection state into `data_dir` (on every maintenance tick and at shutdown);
+    /// a failure is logged, the running detectors are unaffected.
+    pub fn checkpoint_detection(&self) {
+        if let Some(d) = &self.detection
+            && let Err(e) = d.save(&self.config.data_dir)
+        {
+            tracing::error!(error = %e, "detection checkpoint failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enabled(sensitivity: Option<f64>) -> DetectionConfig {
+        DetectionConfig {
+            enabled: true,
+            sensitivity,
+            ..DetectionConfig::default()
+        }
+    }
+
+    fn batch(t0: i64, n: i64, f: impl Fn(i64) -> f64) -> Vec<TimeSeries> {
+        let l = Labels::from_pairs([("__name__", "lat"), ("service", "a")]).unwrap();
+        let samples = (0..n).map(|k| Sample::new(t0 + k, f(k))).collect();
+        vec![TimeSeries::new(l, samples)]
+    }
+
+    fn wobble(k: i64) -> f64 {
+        // Quadratic residues: irregular, with no period the season search could lock onto.
+        100.0 + ((k * k * 7919 + 31 * k) % 1009) as f64 / 250.0
+    }
+
+    #[test]
+    fn a_restored_checkpoint_continues_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Detection::new(enabled(None)).unwrap();
+        a.observe(&batch(0, 700, wobble));
+        a.save(dir.path()).unwrap();
+        let b = Detection::new(enabled(None)).unwrap();
+        let r = b.restore(dir.path());
+        assert!(r.error.is_none(), "{r:?}");
+        assert_eq!((r.series, r.dropped), (1, 0));
+        let next = batch(700, 300, |k| wobble(k) + if k == 50 { 80.0 } else { 0.0 });
+        let (da, db) = (a.observe(&next), b.observe(&next));
+        assert_eq!(format!("{da:?}"), format!("{db:?}"));
+        let all = AnomalyFilter {
+            service: None,
+            selectors: Vec::new(),
+            start: i64::MIN,
+            end: i64::MAX,
+            min_score: 0.0,
+            limit: usize::MAX,
+        };
+        let ids = |d: &Detection| {
+            d.list(&all)
+                .iter()
+                .map(|x| (x.id, x.time))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            ids(&b).iter().any(|&(_, t)| t == 750),
+            "spike not found: {:?}",
+            ids(&b)
+        );
+        assert_eq!(ids(&a), ids(&b));
+    }
+
+    #[test]
+    fn other_settings_relearn_and_a_bad_file_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Detection::new(enabled(None)).unwrap();
+        a.observe(&batch(0, 300, wobble));
+        a.save(dir.path()).unwrap();
+        let b = Detection::new(enabled(Some(0.9))).unwrap();
+        let r = b.restore(dir.path());
+        assert_eq!((r.series, r.dropped), (0, 1), "{r:?}");
+
+        std::fs::write(dir.path().join(CHECKPOINT_FILE), b"{\"version\": 1, \"next").unwrap();
+        let c = Detection::new(enabled(None)).unwrap();
+        let r = c.restore(dir.path());
+        assert!(
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("failed to parse")),
+            "{r:?}"
+        );
+        assert!(dir.path().join("detection.json.unreadable").is_file());
+        assert!(!dir.path().join(CHECKPOINT_FILE).exists());
+        assert_eq!(c.counts().0, 0);
+    }
 }

@@ -59,7 +59,10 @@ impl Engine {
         })?;
         let limits = config.limits.ingest_limits();
         let detection = match config.detection.enabled {
-            true => Some(crate::detection::Detection::new(config.detection.clone())?),
+            true => Some(crate::detection::Detection::open(
+                config.detection.clone(),
+                &config.data_dir,
+            )?),
             false => None,
         };
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -205,6 +208,7 @@ impl Engine {
         if let Err(e) = self.store.sync().await {
             tracing::error!(error = %e, "final wal sync failed");
         }
+        self.checkpoint_detection();
     }
 }
 
@@ -234,5 +238,7 @@ async fn maintenance(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
             Ok(Err(e)) => tracing::error!(error = %e, "maintenance failed"),
             Err(e) => tracing::error!(error = %e, "maintenance task panicked"),
         }
+        let e = engine.clone();
+        let _ = tokio::task::spawn_blocking(move || e.checkpoint_detection()).await;
     }
 }
