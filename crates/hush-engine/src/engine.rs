@@ -21,6 +21,8 @@ pub struct Engine {
     pub db: hush_sql::SqlStore,
     /// The service graph from `topology_file`, replaceable through the API.
     pub topology: crate::topology::TopologyHolder,
+    /// Caller → callee edges seen in traces (`POST /v1/traces`).
+    pub traces: crate::trace_edges::TraceEdges,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -70,6 +72,7 @@ impl Engine {
             detection,
             db,
             topology: crate::topology::TopologyHolder::new(topology),
+            traces: crate::trace_edges::TraceEdges::new(crate::trace_edges::RECENT_SPANS),
             ready: AtomicBool::new(false),
             stop,
         }))

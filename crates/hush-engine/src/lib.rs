@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod scrape;
 pub mod selector;
 pub mod topology;
+pub mod trace_edges;
 
 pub use engine::Engine;
