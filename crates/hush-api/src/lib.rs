@@ -6,10 +6,12 @@
 
 mod anomalies;
 mod auth;
+mod changes;
 mod error;
 mod ingest;
 mod params;
 mod query;
+mod service_graph;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -52,6 +54,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/label/{name}/values", get(query::label_values))
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
         .route("/api/v1/anomalies", get(anomalies::list))
+        .route("/api/v1/topology", get(service_graph::topology))
+        .route("/api/v1/changes", get(changes::list))
         .route("/metrics", get(self_metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -60,6 +64,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
     let write = Router::new()
         .route("/api/v1/write", post(ingest::remote_write))
         .route("/v1/metrics", post(ingest::otlp_metrics))
+        .route("/v1/traces", post(service_graph::ingest))
+        .route("/api/v1/changes", post(changes::create))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Write),
