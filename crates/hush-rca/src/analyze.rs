@@ -213,13 +213,13 @@ pub fn analyze(
                 delta: (d.peak_value - d.baseline).abs(),
                 signal: Some((d.key.kind, d.key.name.as_str())),
                 first: d.first_at,
-                last: d.last_at,
+                abnormal: &d.abnormal_at,
             },
             _ => Move {
                 delta: f64::NAN,
                 signal: None,
                 first: None,
-                last: None,
+                abnormal: &[],
             },
         })
         .collect();

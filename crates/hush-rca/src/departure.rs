@@ -65,6 +65,9 @@ pub struct Departure {
     pub first_at: Option<i64>,
     /// Last incident point at or above the threshold, if any.
     pub last_at: Option<i64>,
+    /// Every incident point at or above the threshold (for temporal precedence; not reported).
+    #[serde(skip)]
+    pub abnormal_at: Vec<i64>,
     /// Baseline median.
     pub baseline: f64,
     /// Robust spread used.
@@ -110,6 +113,7 @@ pub fn score_series(
     let mut best: Option<Departure> = None;
     let mut first_at = None;
     let mut last_at = None;
+    let mut abnormal_at = Vec::new();
     for (t, v) in series.values_in(incident.start, incident.end) {
         let z = (v - median) / spread;
         let bad = match dir {
@@ -121,6 +125,7 @@ pub fn score_series(
         if bad >= cfg.threshold {
             first_at = first_at.or(Some(t));
             last_at = Some(t);
+            abnormal_at.push(t);
         }
         if best.as_ref().is_none_or(|b| bad > b.score) {
             best = Some(Departure {
@@ -131,6 +136,7 @@ pub fn score_series(
                 peak_value: v,
                 first_at: None,
                 last_at: None,
+                abnormal_at: Vec::new(),
                 baseline: median,
                 spread,
             });
@@ -139,6 +145,7 @@ pub fn score_series(
     best.map(|mut d| {
         d.first_at = first_at;
         d.last_at = last_at;
+        d.abnormal_at = abnormal_at;
         d
     })
 }

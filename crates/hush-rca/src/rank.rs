@@ -133,10 +133,15 @@ pub(crate) struct Move<'a> {
     pub delta: f64,
     /// Kind and display name of the series that moved.
     pub signal: Option<(MetricKind, &'a str)>,
-    /// When it first and last stood past the threshold, Unix seconds.
+    /// When it first stood past the threshold, Unix seconds.
     pub first: Option<i64>,
-    pub last: Option<i64>,
+    /// Every time it stood past the threshold, ascending.
+    pub abnormal: &'a [i64],
 }
+
+/// How long before its caller departed a callee must still have been abnormal to explain it:
+/// a few scrape intervals, as the effect of a callee shows in its caller within a minute or two.
+const STILL_ABNORMAL_S: i64 = 300;
 
 fn traversal(
     graph: &ServiceGraph,
@@ -150,7 +155,7 @@ fn traversal(
         delta: f64::NAN,
         signal: None,
         first: None,
-        last: None,
+        abnormal: &[],
     };
     // Per candidate: its own weighted score and the callees that explain it (empty: none do).
     let mut own_scores = Vec::with_capacity(cands.len());
@@ -179,11 +184,13 @@ fn traversal(
             {
                 same_sum += theirs.delta;
                 same.push(c);
-            } else if let (false, Some(a), Some(z), Some(b)) =
-                (comparable, theirs.first, theirs.last, mine.first)
-            {
+            } else if let (false, Some(a), Some(b)) = (comparable, theirs.first, mine.first) {
                 // A callee's blip that was over before the caller moved is no explanation.
-                if a <= b && b <= z {
+                let still = theirs
+                    .abnormal
+                    .iter()
+                    .any(|&t| t <= b && b - t <= STILL_ABNORMAL_S);
+                if a <= b && still {
                     cross.push(c);
                 }
             } else if s >= cfg.explain_ratio * own {

@@ -22,6 +22,9 @@ pub struct ScenariosArgs {
     /// Simulated time per run, e.g. 2h or 40m.
     #[arg(long, default_value = "2h")]
     duration: String,
+    /// Print, per fault, the truth and each of its incidents' suspects.
+    #[arg(long)]
+    detail: bool,
 }
 
 /// The outcome for one fault of one run.
@@ -32,13 +35,26 @@ pub enum Outcome {
     Missed,
 }
 
-/// Runs one scenario and seed; returns each started fault's outcome and the incidents opened
+/// One started fault of one run, scored.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub outcome: Outcome,
+    /// The true root cause is among the first three suspects of one of its incidents.
+    pub top3: bool,
+    /// For a fault caused by a change: an incident named the right service with a change as
+    /// the culprit. `None` when no change caused the fault.
+    pub change_named: Option<bool>,
+    /// The true root cause and, per incident it opened, the suspects (best first).
+    pub detail: String,
+}
+
+/// Runs one scenario and seed; returns each started fault's score and the incidents opened
 /// from noise alerts.
 pub fn run_one(
     scenario: Scenario,
     seed: u64,
     horizon_ms: i64,
-) -> anyhow::Result<(Vec<Outcome>, usize)> {
+) -> anyhow::Result<(Vec<Scored>, usize)> {
     let step_ms = 15_000;
     let start_ms = 1_772_442_000_000; // 2026-03-02T09:00Z: a fixed, weekday morning
     let mut sim = Simulation::with_config(SimConfig {
@@ -56,7 +72,7 @@ pub fn run_one(
     }
     let views = board.snapshot();
     let now = sim.next_tick_ms();
-    let outcomes = sim
+    let scored = sim
         .truth()
         .incidents
         .iter()
@@ -67,16 +83,59 @@ pub fn run_one(
                 .iter()
                 .filter(|v| v.truth.as_deref() == Some(want))
                 .collect();
-            if mine.iter().any(|v| v.root_cause.as_deref() == Some(want)) {
+            let outcome = if mine.iter().any(|v| v.root_cause.as_deref() == Some(want)) {
                 Outcome::Right
             } else if mine.is_empty() {
                 Outcome::Missed
             } else {
                 Outcome::Wrong
+            };
+            let top3 = mine
+                .iter()
+                .any(|v| v.suspects.iter().take(3).any(|s| s == want));
+            let change_named = t.root_cause.change.as_ref().map(|_| {
+                mine.iter()
+                    .any(|v| v.root_cause.as_deref() == Some(want) && v.change.is_some())
+            });
+            let detail = format!(
+                "{} seed {seed}: truth {want} ({}) at +{}m; {}",
+                scenario.name(),
+                t.root_cause.metric,
+                (t.start_ms - start_ms) / 60_000,
+                if mine.is_empty() {
+                    "no incident".to_string()
+                } else {
+                    mine.iter()
+                        .map(|v| {
+                            format!(
+                                "[{} +{}m: {}{}]",
+                                v.id,
+                                (v.opened_ms - start_ms) / 60_000,
+                                v.suspects
+                                    .iter()
+                                    .take(5)
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(" > "),
+                                v.summary
+                                    .as_deref()
+                                    .map(|s| format!(" | {s}"))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }
+            );
+            Scored {
+                outcome,
+                top3,
+                change_named,
+                detail,
             }
         })
         .collect();
-    Ok((outcomes, views.iter().filter(|v| v.truth.is_none()).count()))
+    Ok((scored, views.iter().filter(|v| v.truth.is_none()).count()))
 }
 
 pub fn run(a: ScenariosArgs) -> anyhow::Result<()> {
@@ -98,38 +157,62 @@ pub fn run(a: ScenariosArgs) -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?
     };
     println!(
-        "{:<16} {:>5} {:>6} {:>6} {:>7} {:>6}",
-        "scenario", "runs", "right", "wrong", "missed", "noise"
+        "{:<16} {:>5} {:>6} {:>6} {:>6} {:>7} {:>7} {:>6}",
+        "scenario", "runs", "right", "top-3", "wrong", "missed", "change", "noise"
     );
-    let (mut right, mut faults) = (0usize, 0usize);
+    let (mut right, mut top3, mut faults) = (0usize, 0usize, 0usize);
+    let (mut ch_ok, mut ch_all) = (0usize, 0usize);
     for s in scenarios {
-        let (mut r, mut w, mut m, mut noise) = (0, 0, 0, 0);
+        let (mut r, mut t3, mut w, mut m, mut noise) = (0, 0, 0, 0, 0);
+        let (mut c_ok, mut c_all) = (0, 0);
         for seed in a.first_seed..a.first_seed + a.seeds {
-            let (outcomes, n) = run_one(s, seed, horizon_ms)?;
+            let (scored, n) = run_one(s, seed, horizon_ms)?;
             noise += n;
-            for o in outcomes {
-                match o {
+            for sc in scored {
+                if a.detail {
+                    println!("  {}", sc.detail);
+                }
+                match sc.outcome {
                     Outcome::Right => r += 1,
                     Outcome::Wrong => w += 1,
                     Outcome::Missed => m += 1,
                 }
+                t3 += usize::from(sc.top3);
+                if let Some(ok) = sc.change_named {
+                    c_all += 1;
+                    c_ok += usize::from(ok);
+                }
             }
         }
         println!(
-            "{:<16} {:>5} {:>6} {:>6} {:>7} {:>6}",
+            "{:<16} {:>5} {:>6} {:>6} {:>6} {:>7} {:>7} {:>6}",
             s.name(),
             a.seeds,
             r,
+            t3,
             w,
             m,
+            if c_all > 0 {
+                format!("{c_ok}/{c_all}")
+            } else {
+                "-".to_string()
+            },
             noise
         );
         right += r;
+        top3 += t3;
         faults += r + w + m;
+        ch_ok += c_ok;
+        ch_all += c_all;
     }
     println!(
         "root cause named right (top-1): {right}/{faults} = {:.3}",
         right as f64 / faults.max(1) as f64
     );
+    println!(
+        "root cause among the first three (top-3): {top3}/{faults} = {:.3}",
+        top3 as f64 / faults.max(1) as f64
+    );
+    println!("change named as the culprit when a change caused the fault: {ch_ok}/{ch_all}");
     Ok(())
 }

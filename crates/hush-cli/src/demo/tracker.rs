@@ -27,6 +27,8 @@ pub struct Tracker {
     /// Alert episodes (fingerprint, start) per incident, to look up their truth.
     episodes: BTreeMap<IncidentId, BTreeSet<(String, i64)>>,
     named: BTreeMap<IncidentId, Option<Named>>,
+    /// Nodes named by each incident's alerts (node alerts carry no service).
+    nodes: BTreeMap<IncidentId, BTreeSet<String>>,
     pub alerts_in: usize,
     board: Arc<Board>,
 }
@@ -44,6 +46,7 @@ impl Tracker {
             changes: Vec::new(),
             episodes: BTreeMap::new(),
             named: BTreeMap::new(),
+            nodes: BTreeMap::new(),
             alerts_in: 0,
             board,
         })
@@ -73,6 +76,7 @@ impl Tracker {
                 };
                 self.alerts_in += 1;
                 let key = (alert.fingerprint.clone(), alert.starts_at);
+                let node = alert.labels.get("node").cloned();
                 let firing = alert.status == AlertStatus::Firing;
                 let out = match self.correlator.ingest(alert, n.sent_ms) {
                     Ok(o) => o,
@@ -83,6 +87,9 @@ impl Tracker {
                 };
                 if firing {
                     self.episodes.entry(out.incident).or_default().insert(key);
+                }
+                if let Some(n) = node {
+                    self.nodes.entry(out.incident).or_default().insert(n);
                 }
                 touched.insert(out.incident);
             }
@@ -128,11 +135,16 @@ impl Tracker {
             .find(|v| v.id == id.to_string())
             .is_none_or(|v| v.alerts != inc.alerts);
         let named = if first || grew {
+            // A node's alert points at the services running there.
+            let mut services = inc.services.clone();
+            for n in self.nodes.get(&id).into_iter().flatten() {
+                services.extend(signals.on_node(n));
+            }
             name_cause(
                 &self.graph,
                 signals,
                 &self.changes,
-                &inc.services,
+                &services,
                 inc.started_at,
                 now_ms,
             )?
@@ -160,6 +172,11 @@ impl Tracker {
                 .as_ref()
                 .map(|n| n.evidence.clone())
                 .unwrap_or_default(),
+            suspects: named
+                .as_ref()
+                .map(|n| n.suspects.clone())
+                .unwrap_or_default(),
+            change: named.as_ref().and_then(|n| n.change.clone()),
             truth: expected,
             verdict: verdict.to_string(),
         };
