@@ -180,6 +180,15 @@ fn traversal(
             }
             let theirs = moves.get(c.index()).copied().unwrap_or(none);
             let comparable = theirs.signal.is_some() && theirs.signal == mine.signal;
+            // Load flows down the call graph: a callee's traffic moving is the consequence of
+            // its caller sending more or less, never an explanation of a different symptom.
+            if !comparable
+                && theirs
+                    .signal
+                    .is_some_and(|(k, _)| k == MetricKind::Throughput)
+            {
+                continue;
+            }
             if comparable && theirs.delta.is_finite() && mine.delta.is_finite() && mine.delta > 0.0
             {
                 same_sum += theirs.delta;

@@ -377,7 +377,7 @@ fn a_callee_failing_first_explains_a_caller_whose_latency_moved_far_more_in_spre
         .collect();
     assert_eq!(got.first(), Some(&"cache"), "{got:?}");
 
-    // The same callee blip, over before the caller moved, explains nothing.
+    // The same callee blip, over minutes before the caller moved, explains nothing.
     let series = vec![
         shaped(
             "cache",
@@ -392,7 +392,7 @@ fn a_callee_failing_first_explains_a_caller_whose_latency_moved_far_more_in_spre
             MetricKind::Latency,
             "mean latency",
             (0.01, 1.0),
-            (FAULT_AT + 3 * STEP, end),
+            (FAULT_AT + 8 * STEP, end),
             2,
         ),
     ];
@@ -434,6 +434,45 @@ fn a_callers_latency_is_explained_by_its_abnormal_callees_together() {
     let report = analyze(&g, &series, &[], &no_target(), &RcaConfig::default()).unwrap();
     assert_eq!(
         report.hypotheses[0].service, "db",
+        "{:?}",
+        report.hypotheses
+    );
+}
+
+#[test]
+fn a_callees_traffic_falling_never_explains_its_caller() {
+    // Clients stop reaching a service (its certificate expired): its probe fails, and the service
+    // it calls sees its traffic vanish at the same moment. Load flows down the call graph, so
+    // the callee's traffic is a consequence, not the cause.
+    let mut g = ServiceGraph::new();
+    g.add_call("payments", "fraud", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let series = vec![
+        shaped(
+            "payments",
+            MetricKind::Availability,
+            "probe success",
+            (1.0, 0.0),
+            (FAULT_AT, end),
+            1,
+        ),
+        shaped(
+            "fraud",
+            MetricKind::Throughput,
+            "request rate",
+            (16.0, 0.1),
+            (FAULT_AT, end),
+            2,
+        ),
+    ];
+    let report = analyze(&g, &series, &[], &no_target(), &RcaConfig::default()).unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "payments",
+        "{:?}",
+        report.hypotheses
+    );
+    assert!(
+        report.hypotheses[0].score > 100.0,
         "{:?}",
         report.hypotheses
     );

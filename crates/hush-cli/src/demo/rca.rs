@@ -68,19 +68,21 @@ pub fn name_cause(
     signals: &Signals,
     changes: &[ChangeEvent],
     services: &BTreeSet<String>,
-    onset_ms: i64,
+    alert_starts_ms: &[i64],
     now_ms: i64,
 ) -> anyhow::Result<Option<Named>> {
     let Some(first) = signals.first_time() else {
         return Ok(None);
     };
     // An incident opened by a standing warning as history begins (a certificate expiring
-    // soon) leaves no history to compare with; the symptoms that joined it since are what needs
-    // explaining, so they are anchored at the moment of this look instead.
-    let onset = match onset_ms / 1000 {
-        o if o - first < LEAD_S + MIN_BASELINE_S => now_ms / 1000,
-        o => o,
-    };
+    // soon) leaves no history to compare with: the onset is its first alert that started late
+    // enough to have a baseline before it (the symptoms that joined later), else this moment.
+    let onset = alert_starts_ms
+        .iter()
+        .map(|t| t / 1000)
+        .filter(|t| t - first >= LEAD_S + MIN_BASELINE_S)
+        .min()
+        .unwrap_or(now_ms / 1000);
     let now = now_ms / 1000;
     let split = (onset - LEAD_S).max(first + (onset - first) / 2);
     let baseline = TimeRange {
@@ -102,8 +104,23 @@ pub fn name_cause(
     // says nothing about which tenant affects which, and both directions would let every
     // co-tenant explain away every other.
     let mut involved: BTreeSet<&str> = involved.into_iter().collect();
-    let pairs = signals.colocated();
     let base: Vec<&str> = involved.iter().copied().collect();
+    // Only when the involved services show contention: their CPU is being throttled.
+    let contended = signals.series(&base).iter().any(|s| {
+        s.key.name == "cpu periods not throttled"
+            && hush_rca::departure::score_series(
+                s,
+                baseline,
+                window,
+                &hush_rca::DepartureConfig::default(),
+            )
+            .is_some_and(|d| d.score >= hush_rca::DepartureConfig::default().threshold)
+    });
+    let pairs = if contended {
+        signals.colocated()
+    } else {
+        Vec::new()
+    };
     for (a, b) in &pairs {
         if base.contains(&a.as_str()) && graph.node(b).is_some() {
             involved.insert(b);

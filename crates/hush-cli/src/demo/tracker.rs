@@ -145,7 +145,11 @@ impl Tracker {
                 signals,
                 &self.changes,
                 &services,
-                inc.started_at,
+                &self
+                    .episodes
+                    .get(&id)
+                    .map(|e| e.iter().map(|(_, t)| *t).collect::<Vec<_>>())
+                    .unwrap_or_else(|| vec![inc.started_at]),
                 now_ms,
             )?
         } else {
