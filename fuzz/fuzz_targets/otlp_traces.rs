@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
         for s in &spans {
             assert!(s.end_ns >= s.start_ns);
             assert!(!s.service.is_empty() && s.service.len() <= limits.max_label_value_len);
-            assert!(s.peer_service.as_ref().is_none_or(|p| !p.is_empty() && p.len() <= 64));
+            assert!(
+                s.peer_service
+                    .as_ref()
+                    .is_none_or(|p| !p.is_empty() && p.len() <= 64)
+            );
             assert!(s.duration_s() >= 0.0);
         }
     }
