@@ -7,6 +7,7 @@
 mod alerts;
 mod anomalies;
 mod auth;
+mod changes;
 mod error;
 mod forecast;
 mod incidents;
@@ -15,6 +16,7 @@ mod logs;
 mod params;
 mod query;
 mod remediation;
+mod service_graph;
 mod silences;
 mod topology_file;
 
@@ -58,6 +60,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/log-stats", get(logs::stats))
         .route("/api/v1/forecast", get(forecast::forecast))
         .route("/api/v1/capacity", get(forecast::capacity))
+        .route("/api/v1/topology", get(service_graph::topology))
+        .route("/api/v1/changes", get(changes::list))
         .route("/metrics", get(self_metrics))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/incidents", get(incidents::list))
@@ -100,6 +104,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/logs", post(logs::json_lines))
         .route("/api/v1/alerts", post(alerts::generic))
         .route("/api/v1/alerts/alertmanager", post(alerts::alertmanager))
+        .route("/v1/traces", post(service_graph::ingest))
+        .route("/api/v1/changes", post(changes::create))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Write),

@@ -24,7 +24,7 @@ fn scenarios_eval_scores_known_good_scenarios_right() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Rows: scenario runs right wrong missed noise.
+    // Rows: scenario runs right top-3 wrong missed change noise.
     for name in ["db-slowdown", "bad-deploy"] {
         let row: Vec<&str> = text
             .lines()
@@ -33,8 +33,20 @@ fn scenarios_eval_scores_known_good_scenarios_right() {
             .split_whitespace()
             .collect();
         assert_eq!(row[1], "2", "{text}");
-        assert_eq!((row[2], row[3], row[4]), ("2", "0", "0"), "{name}: {text}");
+        assert_eq!(
+            (row[2], row[3], row[4], row[5]),
+            ("2", "2", "0", "0"),
+            "{name}: {text}"
+        );
     }
+    // The bad deploy is named as the change, not just the service.
+    let deploy: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("bad-deploy"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(deploy.get(6), Some(&"2/2"), "{text}");
     assert!(
         text.contains("root cause named right (top-1): 4/4 = 1.000"),
         "{text}"

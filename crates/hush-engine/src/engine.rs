@@ -33,6 +33,8 @@ pub struct Engine {
     pub remediation: Option<Arc<hush_remediate::Remediator>>,
     /// Capacity resources and their predictive alerts.
     pub capacity: crate::capacity::Capacity,
+    /// Caller → callee edges seen in traces (`POST /v1/traces`).
+    pub traces: crate::trace_edges::TraceEdges,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -102,6 +104,7 @@ impl Engine {
             silences,
             remediation,
             capacity,
+            traces: crate::trace_edges::TraceEdges::new(crate::trace_edges::RECENT_SPANS),
             ready: AtomicBool::new(false),
             stop,
         }))

@@ -19,5 +19,6 @@ pub mod remediation;
 pub mod scrape;
 pub mod selector;
 pub mod topology;
+pub mod trace_edges;
 
 pub use engine::Engine;

@@ -15,6 +15,8 @@ foo_created 1520430000.123\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum +In
 
 const OTLP_JSON: &str = r#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host.arch","value":{"arrayValue":{"values":[{"intValue":"3"},{"boolValue":true}]}}}]},"scopeMetrics":[{"metrics":[{"name":"a.b","unit":"By/s","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[{"asInt":"5","timeUnixNano":"1544712660300000000","attributes":[{"key":"k","value":{"doubleValue":1.5}}]}]}},{"name":"h","unit":"s","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1544712660300000000","count":"3","sum":2,"bucketCounts":["1","2"],"explicitBounds":[1]}]}},{"name":"e","exponentialHistogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1","count":"4","scale":3,"zeroCount":"1","positive":{"offset":-2,"bucketCounts":["1","2"]},"negative":{"bucketCounts":["1"]}}]}},{"name":"q","summary":{"dataPoints":[{"timeUnixNano":"1","count":"2","sum":1,"quantileValues":[{"quantile":0.5,"value":0.4}]}]}},{"name":"g","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"1","flags":1}]}}]}]}]}"#;
 
+const OTLP_TRACES_JSON: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"frontend"}}]},"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718","name":"GET /","kind":2,"startTimeUnixNano":"1544712660300000000","endTimeUnixNano":"1544712660400000000"},{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"2122232425262728","parentSpanId":"1112131415161718","name":"POST","kind":3,"startTimeUnixNano":"1544712660310000000","endTimeUnixNano":"1544712660390000000","attributes":[{"key":"peer.service","value":{"stringValue":"checkout"}}],"status":{"code":2,"message":"boom"}}]}]},{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"3132333435363738","parentSpanId":"2122232425262728","name":"POST /orders","kind":2,"startTimeUnixNano":"1544712660320000000","endTimeUnixNano":"1544712660380000000"}]}]}]}"#;
+
 fn write(
     dir: &Path,
     target: &str,
@@ -86,6 +88,21 @@ fn main() -> std::io::Result<()> {
     write(
         dir,
         "otlp_metrics",
+        "protobuf",
+        Some(0),
+        &prost::Message::encode_to_vec(&req),
+    )?;
+    let traces = OTLP_TRACES_JSON.as_bytes();
+    assert!(
+        hush_ingest::otlp::traces::decode_traces_json(traces, &Default::default())
+            .is_ok_and(|s| s.len() == 3)
+    );
+    write(dir, "otlp_traces", "json", Some(1), traces)?;
+    let req: hush_ingest::otlp::traces::ExportTraceServiceRequest =
+        serde_json::from_str(OTLP_TRACES_JSON)?;
+    write(
+        dir,
+        "otlp_traces",
         "protobuf",
         Some(0),
         &prost::Message::encode_to_vec(&req),

@@ -140,6 +140,9 @@ pub enum IngestError {
     },
     #[error("metric `{metric}`: {message}")]
     BadOtlp { metric: String, message: String },
+    /// A span that contradicts itself (ids of the wrong length, ends before it starts).
+    #[error("span `{span}`: {message}")]
+    BadSpan { span: String, message: String },
     #[error("line {line}, column {column}: {message}")]
     BadExposition {
         line: usize,
@@ -203,7 +206,7 @@ impl IngestError {
             IngestError::BadSnappy(_) => Reason::BadSnappy,
             IngestError::BadProtobuf(_) => Reason::BadProtobuf,
             IngestError::BadJson { .. } => Reason::BadJson,
-            IngestError::BadOtlp { .. } => Reason::BadOtlp,
+            IngestError::BadOtlp { .. } | IngestError::BadSpan { .. } => Reason::BadOtlp,
             IngestError::BadExposition { .. } => Reason::BadExposition,
             IngestError::BadCsv { .. } => Reason::BadCsv,
             IngestError::Unsupported { .. } => Reason::Unsupported,

@@ -9,7 +9,7 @@ use crate::departure::{Departure, DepartureConfig, TimeRange, score_series};
 use crate::error::RcaError;
 use crate::explain::{Context, Culprit, EvidenceStep, explain};
 use crate::graph::ServiceGraph;
-use crate::rank::{RankConfig, Ranker, candidates, rank};
+use crate::rank::{Move, RankConfig, Ranker, candidates, rank};
 use crate::series::{MetricKind, Series};
 
 /// The symptom to explain: a series (or a kind of series) on one service.
@@ -206,16 +206,24 @@ pub fn analyze(
         backward: cfg.backward,
     };
     // Moves in signal units, comparable only between series of the symptom's kind and name.
-    let deltas: Vec<f64> = best
+    let moves: Vec<Move<'_>> = best
         .iter()
         .map(|b| match b.and_then(|i| deps.get(i)) {
-            Some(d) if weight(incident.target.as_ref(), d, cfg) >= 1.0 => {
-                (d.peak_value - d.baseline).abs()
-            }
-            _ => f64::NAN,
+            Some(d) if weight(incident.target.as_ref(), d, cfg) >= 1.0 => Move {
+                delta: (d.peak_value - d.baseline).abs(),
+                signal: Some((d.key.kind, d.key.name.as_str())),
+                first: d.first_at,
+                abnormal: &d.abnormal_at,
+            },
+            _ => Move {
+                delta: f64::NAN,
+                signal: None,
+                first: None,
+                abnormal: &[],
+            },
         })
         .collect();
-    let mut ranked = rank(cfg.ranker, graph, &scores, &deltas, &cands, &rank_cfg);
+    let mut ranked = rank(cfg.ranker, graph, &scores, &moves, &cands, &rank_cfg);
     let suspects = change_suspects(graph, changes, incident, cfg, &cands, target_ix);
     apply_changes(&mut ranked, &suspects, cfg);
     if ranked.is_empty() {

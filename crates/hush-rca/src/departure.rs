@@ -63,6 +63,11 @@ pub struct Departure {
     pub peak_value: f64,
     /// First incident point at or above the threshold, if any.
     pub first_at: Option<i64>,
+    /// Last incident point at or above the threshold, if any.
+    pub last_at: Option<i64>,
+    /// Every incident point at or above the threshold (for temporal precedence; not reported).
+    #[serde(skip)]
+    pub abnormal_at: Vec<i64>,
     /// Baseline median.
     pub baseline: f64,
     /// Robust spread used.
@@ -107,6 +112,8 @@ pub fn score_series(
     let dir = series.key.kind.bad_direction();
     let mut best: Option<Departure> = None;
     let mut first_at = None;
+    let mut last_at = None;
+    let mut abnormal_at = Vec::new();
     for (t, v) in series.values_in(incident.start, incident.end) {
         let z = (v - median) / spread;
         let bad = match dir {
@@ -115,8 +122,10 @@ pub fn score_series(
             BadDirection::Both => z.abs(),
         }
         .max(0.0);
-        if first_at.is_none() && bad >= cfg.threshold {
-            first_at = Some(t);
+        if bad >= cfg.threshold {
+            first_at = first_at.or(Some(t));
+            last_at = Some(t);
+            abnormal_at.push(t);
         }
         if best.as_ref().is_none_or(|b| bad > b.score) {
             best = Some(Departure {
@@ -126,6 +135,8 @@ pub fn score_series(
                 peak_at: t,
                 peak_value: v,
                 first_at: None,
+                last_at: None,
+                abnormal_at: Vec::new(),
                 baseline: median,
                 spread,
             });
@@ -133,6 +144,8 @@ pub fn score_series(
     }
     best.map(|mut d| {
         d.first_at = first_at;
+        d.last_at = last_at;
+        d.abnormal_at = abnormal_at;
         d
     })
 }
@@ -169,6 +182,7 @@ mod tests {
         );
         let d = d.expect("scored");
         assert_eq!(d.first_at, Some(420));
+        assert_eq!(d.last_at, Some(480));
         assert!(d.score > 10.0, "{}", d.score);
     }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::graph::{NodeKind, ServiceGraph};
 use crate::ppr::personalised_pagerank;
+use crate::series::MetricKind;
 
 /// Which ranking method orders the candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -74,18 +75,18 @@ pub(crate) fn candidates(
     out
 }
 
-/// Orders `cands` by the chosen ranker (`deltas`: each service's best move in its signal's units,
-/// `NaN` when not comparable); returns (node, score) best first, scores > 0 only.
+/// Orders `cands` by the chosen ranker (`moves`: each service's best departure, for comparing
+/// a caller with its callees); returns (node, score) best first, scores > 0 only.
 pub(crate) fn rank(
     ranker: Ranker,
     graph: &ServiceGraph,
     scores: &[f64],
-    deltas: &[f64],
+    moves: &[Move<'_>],
     cands: &[NodeIndex],
     cfg: &RankConfig,
 ) -> Vec<(NodeIndex, f64)> {
     let mut out = match ranker {
-        Ranker::Traversal => traversal(graph, scores, deltas, cands, cfg),
+        Ranker::Traversal => traversal(graph, scores, moves, cands, cfg),
         Ranker::PageRank => pagerank(graph, scores, cands, cfg),
         Ranker::Robust => cands
             .iter()
@@ -93,7 +94,7 @@ pub(crate) fn rank(
             .collect(),
         Ranker::Ensemble => {
             let lists = [
-                sorted(traversal(graph, scores, deltas, cands, cfg)),
+                sorted(traversal(graph, scores, moves, cands, cfg)),
                 sorted(pagerank(graph, scores, cands, cfg)),
             ];
             cands
@@ -125,37 +126,135 @@ fn kind_weight(graph: &ServiceGraph, ix: NodeIndex, cfg: &RankConfig) -> f64 {
     }
 }
 
+/// A service's strongest departure as the traversal ranker compares it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Move<'a> {
+    /// Size of the move in the signal's own units; `NaN` when not comparable.
+    pub delta: f64,
+    /// Kind and display name of the series that moved.
+    pub signal: Option<(MetricKind, &'a str)>,
+    /// When it first stood past the threshold, Unix seconds.
+    pub first: Option<i64>,
+    /// Every time it stood past the threshold, ascending.
+    pub abnormal: &'a [i64],
+}
+
+/// How long before its caller departed a callee must still have been abnormal to explain it:
+/// a few scrape intervals, as the effect of a callee shows in its caller within a minute or two.
+const STILL_ABNORMAL_S: i64 = 300;
+
 fn traversal(
     graph: &ServiceGraph,
     scores: &[f64],
-    deltas: &[f64],
+    moves: &[Move<'_>],
     cands: &[NodeIndex],
     cfg: &RankConfig,
 ) -> Vec<(NodeIndex, f64)> {
     let g = graph.inner();
-    cands
+    let none = Move {
+        delta: f64::NAN,
+        signal: None,
+        first: None,
+        abnormal: &[],
+    };
+    // Per candidate: its own weighted score and the callees that explain it (empty: none do).
+    let mut own_scores = Vec::with_capacity(cands.len());
+    let mut explainers: Vec<Vec<NodeIndex>> = Vec::with_capacity(cands.len());
+    for &ix in cands {
+        // A callee explains its caller only if it moved comparably. Moves of the same signal
+        // are compared in its own units, summed over the abnormal callees (latency adds up over
+        // the calls a request makes; failures of several callees add up too). Moves of
+        // different signals (a cache's failed commands, its caller's latency) have no common
+        // unit — their spreads differ by orders of magnitude — so there a callee explains its
+        // caller when it departed no later and was still abnormal when the caller departed
+        // (temporal precedence). Without either, moves are compared in spreads.
+        let own = scores[ix.index()];
+        let mine = moves.get(ix.index()).copied().unwrap_or(none);
+        let mut same: Vec<NodeIndex> = Vec::new();
+        let mut same_sum = 0.0;
+        let mut cross: Vec<NodeIndex> = Vec::new();
+        for c in g.neighbors_directed(ix, Direction::Outgoing) {
+            let s = scores[c.index()] * kind_weight(graph, c, cfg);
+            if s < cfg.threshold {
+                continue;
+            }
+            let theirs = moves.get(c.index()).copied().unwrap_or(none);
+            let comparable = theirs.signal.is_some() && theirs.signal == mine.signal;
+            // Load flows down the call graph: a callee's traffic moving is the consequence of
+            // its caller sending more or less, never an explanation of a different symptom.
+            if !comparable
+                && theirs
+                    .signal
+                    .is_some_and(|(k, _)| k == MetricKind::Throughput)
+            {
+                continue;
+            }
+            if comparable && theirs.delta.is_finite() && mine.delta.is_finite() && mine.delta > 0.0
+            {
+                same_sum += theirs.delta;
+                same.push(c);
+            } else if let (false, Some(a), Some(b)) = (comparable, theirs.first, mine.first) {
+                // A callee's blip that was over before the caller moved is no explanation.
+                let still = theirs
+                    .abnormal
+                    .iter()
+                    .any(|&t| t <= b && b - t <= STILL_ABNORMAL_S);
+                if a <= b && still {
+                    cross.push(c);
+                }
+            } else if s >= cfg.explain_ratio * own {
+                same.push(c);
+                same_sum = f64::INFINITY;
+            }
+        }
+        let by_same = mine.delta.is_finite()
+            && mine.delta > 0.0
+            && same_sum >= cfg.explain_ratio * mine.delta
+            || same_sum.is_infinite();
+        let mut why = if by_same { same } else { Vec::new() };
+        why.extend(cross);
+        own_scores.push(own * kind_weight(graph, ix, cfg));
+        explainers.push(why);
+    }
+    // An explained service is a victim: it scores `explained_factor` times its own score, and
+    // never more than `explained_factor` times the best of what explains it, so a symptom whose
+    // signal has a tight spread cannot outrank its cause. Victims of victims settle in a few
+    // rounds (scores only fall).
+    let mut fin: Vec<f64> = own_scores
         .iter()
-        .map(|&ix| {
-            // A callee explains its caller only if it moved comparably. Moves are compared in
-            // the signal's own units when both are known (latency adds up along a call path,
-            // failures pass through), else in spreads: a caller that moved far more than anything
-            // it calls is where the fault sits.
-            let own = scores[ix.index()];
-            let own_delta = deltas.get(ix.index()).copied().unwrap_or(f64::NAN);
-            let explained = g.neighbors_directed(ix, Direction::Outgoing).any(|c| {
-                let s = scores[c.index()] * kind_weight(graph, c, cfg);
-                let d = deltas.get(c.index()).copied().unwrap_or(f64::NAN);
-                let comparable = if d.is_finite() && own_delta.is_finite() && own_delta > 0.0 {
-                    d >= cfg.explain_ratio * own_delta
-                } else {
-                    s >= cfg.explain_ratio * own
-                };
-                s >= cfg.threshold && comparable
-            });
-            let f = if explained { cfg.explained_factor } else { 1.0 };
-            (ix, scores[ix.index()] * f * kind_weight(graph, ix, cfg))
+        .zip(&explainers)
+        .map(|(o, e)| {
+            if e.is_empty() {
+                *o
+            } else {
+                o * cfg.explained_factor
+            }
         })
-        .collect()
+        .collect();
+    for _ in 0..cands.len() {
+        let mut changed = false;
+        for i in 0..cands.len() {
+            if explainers[i].is_empty() {
+                continue;
+            }
+            let best = explainers[i]
+                .iter()
+                .map(|c| match cands.iter().position(|x| x == c) {
+                    Some(j) => fin[j],
+                    None => scores[c.index()] * kind_weight(graph, *c, cfg),
+                })
+                .fold(0.0, f64::max);
+            let capped = (own_scores[i] * cfg.explained_factor).min(best * cfg.explained_factor);
+            if capped < fin[i] {
+                fin[i] = capped;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    cands.iter().copied().zip(fin).collect()
 }
 
 fn pagerank(

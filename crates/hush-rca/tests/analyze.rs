@@ -303,3 +303,177 @@ fn hostile_values_do_not_panic() {
         let _ = analyze(&ServiceGraph::new(), &[], &[], &incident(None), &cfg);
     }
 }
+
+/// A series of any kind: `level`, or `to` from `onset` until `until`, up to 1 % below (so a
+/// share of 1 stays a share).
+fn shaped(
+    service: &str,
+    kind: MetricKind,
+    name: &str,
+    (level, to): (f64, f64),
+    (onset, until): (i64, i64),
+    salt: usize,
+) -> Series {
+    let n = BASE + 10;
+    let times: Vec<i64> = (0..n as i64).map(|i| i * STEP).collect();
+    let values = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let v = if *t >= onset && *t < until { to } else { level };
+            v * (1.0 - 0.005 * (1.0 + jitter(i, salt)))
+        })
+        .collect();
+    Series::new(SeriesKey::new(service, kind, name), times, values)
+}
+
+fn no_target() -> Incident {
+    Incident {
+        target: None,
+        ..incident(None)
+    }
+}
+
+#[test]
+fn a_callee_failing_first_explains_a_caller_whose_latency_moved_far_more_in_spreads() {
+    // A cache rejects commands (a share: a few spreads of a tight ratio), and its caller's latency
+    // rises a hundredfold (hundreds of spreads). Spreads of different signals are not comparable;
+    // the cache departed first and was still failing when the caller moved, so it is the cause.
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "api", Provenance::Config);
+    g.add_call("api", "cache", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let series = vec![
+        shaped(
+            "cache",
+            MetricKind::Availability,
+            "commands served",
+            (1.0, 0.7),
+            (FAULT_AT, end),
+            1,
+        ),
+        shaped(
+            "api",
+            MetricKind::Latency,
+            "mean latency",
+            (0.01, 1.0),
+            (FAULT_AT + STEP, end),
+            2,
+        ),
+        shaped(
+            "web",
+            MetricKind::Latency,
+            "mean latency",
+            (0.05, 1.2),
+            (FAULT_AT + STEP, end),
+            3,
+        ),
+    ];
+    let report = analyze(&g, &series, &[], &no_target(), &RcaConfig::default()).unwrap();
+    let got: Vec<&str> = report
+        .hypotheses
+        .iter()
+        .map(|h| h.service.as_str())
+        .collect();
+    assert_eq!(got.first(), Some(&"cache"), "{got:?}");
+
+    // The same callee blip, over minutes before the caller moved, explains nothing.
+    let series = vec![
+        shaped(
+            "cache",
+            MetricKind::Availability,
+            "commands served",
+            (1.0, 0.7),
+            (FAULT_AT, FAULT_AT + STEP),
+            1,
+        ),
+        shaped(
+            "api",
+            MetricKind::Latency,
+            "mean latency",
+            (0.01, 1.0),
+            (FAULT_AT + 8 * STEP, end),
+            2,
+        ),
+    ];
+    let report = analyze(&g, &series, &[], &no_target(), &RcaConfig::default()).unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "api",
+        "{:?}",
+        report.hypotheses
+    );
+}
+
+#[test]
+fn a_callers_latency_is_explained_by_its_abnormal_callees_together() {
+    // The front end calls three services in turn; each adds a third of its latency rise, so no
+    // single callee moved half as much as the caller, but together they explain it.
+    let mut g = ServiceGraph::new();
+    for c in ["a", "b", "c"] {
+        g.add_call("front", c, Provenance::Config);
+        g.add_call(c, "db", Provenance::Config);
+    }
+    let end = FAULT_AT + 100 * STEP;
+    let lat = |s: &str, level: f64, to: f64, salt| {
+        shaped(
+            s,
+            MetricKind::Latency,
+            "mean latency",
+            (level, to),
+            (FAULT_AT, end),
+            salt,
+        )
+    };
+    let series = vec![
+        lat("db", 0.005, 0.3, 1),
+        lat("a", 0.01, 0.31, 2),
+        lat("b", 0.01, 0.31, 3),
+        lat("c", 0.01, 0.31, 4),
+        lat("front", 0.05, 0.95, 5),
+    ];
+    let report = analyze(&g, &series, &[], &no_target(), &RcaConfig::default()).unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "db",
+        "{:?}",
+        report.hypotheses
+    );
+}
+
+#[test]
+fn a_callees_traffic_falling_never_explains_its_caller() {
+    // Clients stop reaching a service (its certificate expired): its probe fails, and the service
+    // it calls sees its traffic vanish at the same moment. Load flows down the call graph, so
+    // the callee's traffic is a consequence, not the cause.
+    let mut g = ServiceGraph::new();
+    g.add_call("payments", "fraud", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let series = vec![
+        shaped(
+            "payments",
+            MetricKind::Availability,
+            "probe success",
+            (1.0, 0.0),
+            (FAULT_AT, end),
+            1,
+        ),
+        shaped(
+            "fraud",
+            MetricKind::Throughput,
+            "request rate",
+            (16.0, 0.1),
+            (FAULT_AT, end),
+            2,
+        ),
+    ];
+    let report = analyze(&g, &series, &[], &no_target(), &RcaConfig::default()).unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "payments",
+        "{:?}",
+        report.hypotheses
+    );
+    assert!(
+        report.hypotheses[0].score > 100.0,
+        "{:?}",
+        report.hypotheses
+    );
+}

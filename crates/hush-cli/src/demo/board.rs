@@ -19,8 +19,10 @@ pub struct View {
     /// The chain from the suspect to the symptom in one line.
     pub summary: Option<String>,
     pub evidence: Vec<String>,
-    /// The top suspects in rank order.
-    pub ranked: Vec<String>,
+    /// Every ranked suspect, best first.
+    pub suspects: Vec<String>,
+    /// The top suspect's change, when a change is the culprit.
+    pub change: Option<String>,
     /// The simulator's root cause for the fault most of its alerts belong to; `None` for noise.
     pub truth: Option<String>,
     /// `right`, `wrong`, `noise` or `abstained`.

@@ -1,5 +1,6 @@
 //! Steps the simulation at the chosen speed and sends each tick to the server through its
-//! public APIs (metrics by remote_write, logs by OTLP, changes, Alertmanager webhooks), then
+//! public APIs (metrics by remote_write, logs and traces by OTLP, changes, Alertmanager
+//! webhooks), then
 //! reads the incidents the server formed and prints as they open and are explained.
 
 use super::board::Board;
@@ -74,7 +75,7 @@ pub async fn drive(
     let wall = Instant::now();
     let mut next = tokio::time::Instant::now();
     let mut next_status = start_ms + STATUS_EVERY_MS;
-    let (mut metrics, mut logs, mut changes, mut alerts) = Default::default();
+    let (mut metrics, mut logs, mut traces, mut changes, mut alerts) = Default::default();
     let mut alerts_in = 0usize;
     while sim.next_tick_ms() < end_ms && !*stop.borrow() {
         // Stepping is CPU work; let the runtime move other tasks off this thread meanwhile.
@@ -86,6 +87,7 @@ pub async fn drive(
             publisher.metrics(&tick.metrics).await,
         );
         Refusals::note(&mut logs, "logs", publisher.logs(&tick.logs).await);
+        Refusals::note(&mut traces, "traces", publisher.traces(&tick.spans).await);
         for c in &tick.changes {
             Refusals::note(&mut changes, "changes", publisher.change(c).await);
         }

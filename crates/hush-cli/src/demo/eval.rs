@@ -27,6 +27,9 @@ pub struct ScenariosArgs {
     /// Simulated time per run, e.g. 2h or 40m.
     #[arg(long, default_value = "2h")]
     duration: String,
+    /// Print one line per fault: the truth, and each incident's suspects in rank order.
+    #[arg(long)]
+    detail: bool,
 }
 
 /// Simulated scrape interval, as in the demo.
@@ -59,6 +62,10 @@ pub struct Score {
     pub noise_alerts: (usize, usize),
     pub alerts_in: usize,
     pub incidents: usize,
+    /// Faults caused by a change, and those whose incident named the change as the culprit.
+    pub changes: (usize, usize),
+    /// One line per fault, for `--detail`.
+    pub details: Vec<String>,
 }
 
 /// Runs one scenario and seed through a fresh server on a free loopback port.
@@ -152,7 +159,7 @@ fn score(run: &Run, views: &[View], membership: &BTreeMap<String, String>) -> Sc
             Outcome::Right
         } else if mine
             .iter()
-            .any(|v| v.ranked.iter().take(3).any(|r| r == want))
+            .any(|v| v.suspects.iter().take(3).any(|r| r == want))
         {
             Outcome::Top3
         } else if mine.is_empty() {
@@ -161,6 +168,47 @@ fn score(run: &Run, views: &[View], membership: &BTreeMap<String, String>) -> Sc
             Outcome::Wrong
         };
         s.outcomes.push(outcome);
+        if t.root_cause.change.is_some() {
+            s.changes.0 += 1;
+            if mine
+                .iter()
+                .any(|v| v.root_cause.as_deref() == Some(want) && v.change.is_some())
+            {
+                s.changes.1 += 1;
+            }
+        }
+        let seen: Vec<String> = mine
+            .iter()
+            .map(|v| {
+                format!(
+                    "[+{}m: {}{}]",
+                    (v.opened_ms - truth.start_ms) / 60_000,
+                    v.suspects
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" > "),
+                    v.summary
+                        .as_deref()
+                        .map(|x| format!(" | {x}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        s.details.push(format!(
+            "{} seed {}: truth {want} ({}) at +{}m; {:?}: {}",
+            truth.scenario,
+            truth.seed,
+            t.root_cause.metric,
+            (t.start_ms - truth.start_ms) / 60_000,
+            outcome,
+            if seen.is_empty() {
+                "no incident".to_string()
+            } else {
+                seen.join(" ")
+            }
+        ));
         if let Some(first) = mine.iter().map(|v| v.opened_ms).min() {
             s.detection_ms.push(first - t.start_ms);
         }
@@ -236,13 +284,14 @@ pub fn run(a: ScenariosArgs) -> anyhow::Result<()> {
         .build()
         .context("failed to start runtime")?;
     println!(
-        "{:<16} {:>4} {:>5} {:>5} {:>5} {:>6} {:>5} {:>9} {:>6} {:>6}",
+        "{:<16} {:>4} {:>5} {:>5} {:>5} {:>6} {:>6} {:>5} {:>7} {:>6} {:>7}",
         "scenario",
         "runs",
         "right",
-        "top3",
+        "top-3",
         "wrong",
         "missed",
+        "change",
         "noise",
         "detect",
         "bc-f1",
@@ -255,6 +304,11 @@ pub fn run(a: ScenariosArgs) -> anyhow::Result<()> {
             let s = rt
                 .block_on(run_one(sc, seed, horizon_ms))
                 .with_context(|| format!("{} seed {seed}", sc.name()))?;
+            if a.detail {
+                for d in &s.details {
+                    println!("  {d}");
+                }
+            }
             merge(&mut sum, s);
         }
         print_row(sc.name(), a.seeds, &sum);
@@ -297,6 +351,8 @@ fn merge(into: &mut Score, s: Score) {
     into.noise_alerts.1 += s.noise_alerts.1;
     into.alerts_in += s.alerts_in;
     into.incidents += s.incidents;
+    into.changes.0 += s.changes.0;
+    into.changes.1 += s.changes.1;
 }
 
 fn count(s: &Score, o: Outcome) -> usize {
@@ -329,14 +385,19 @@ fn print_row(name: &str, runs: u64, s: &Score) {
         (0, _) => "-".to_string(),
         (n, m) => format!("{m}/{n}"),
     };
+    let change = match s.changes {
+        (0, _) => "-".to_string(),
+        (n, m) => format!("{m}/{n}"),
+    };
     println!(
-        "{:<16} {:>4} {:>5} {:>5} {:>5} {:>6} {:>5} {:>9} {:>6.3} {:>6}",
+        "{:<16} {:>4} {:>5} {:>5} {:>5} {:>6} {:>6} {:>5} {:>7} {:>6.3} {:>7}",
         name,
         runs,
         count(s, Outcome::Right),
-        count(s, Outcome::Top3),
+        count(s, Outcome::Right) + count(s, Outcome::Top3),
         count(s, Outcome::Wrong),
         count(s, Outcome::Missed),
+        change,
         s.noise_incidents,
         detect,
         f1(p, r),

@@ -131,8 +131,9 @@ impl Watcher {
             root_cause: root_cause.clone(),
             summary: text("summary").map(str::to_owned),
             evidence,
-            ranked: cause
-                .and_then(|c| c.get("ranked"))
+            change: text("change").map(str::to_owned),
+            suspects: cause
+                .and_then(|c| c.get("suspects"))
                 .and_then(Value::as_array)
                 .map(|l| {
                     l.iter()

@@ -3,7 +3,7 @@
 //! `GET /api/v1/incidents`.
 //!
 //! Everything goes to the server through its public APIs, as real sources would send it:
-//! metrics by remote_write, logs by OTLP, changes to the change API and alerts as
+//! metrics by remote_write, logs and traces by OTLP, changes to the change API and alerts as
 //! Alertmanager webhooks; the incidents and root causes shown are the server's own, scored
 //! against the simulator's ground truth. The server's clock follows simulated time.
 

@@ -273,16 +273,28 @@ impl Live {
             return Ok(());
         }
         let services = inc.services.clone();
-        let onset = inc.started_at;
         self.explained
             .insert(uuid, (services.clone(), inc.alerts, now));
-        let named = match crate::rca::analyze_incident(&self.engine, &services, onset, now).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, incident = %uuid, "root-cause analysis failed");
-                return Ok(());
-            }
-        };
+        // Each member alert's start (the onset is the first with history before it) and the
+        // nodes node-level alerts name (they carry no service).
+        let members = self.engine.db.incident_alerts(uuid).await.map_err(db_err)?;
+        let mut starts: Vec<i64> = members.iter().map(|a| a.starts_at).collect();
+        if starts.is_empty() {
+            starts.push(inc.started_at);
+        }
+        let nodes: std::collections::BTreeSet<String> = members
+            .iter()
+            .filter_map(|a| a.labels.get("node").map(str::to_owned))
+            .collect();
+        let named =
+            match crate::rca::analyze_incident(&self.engine, &services, &starts, &nodes, now).await
+            {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, incident = %uuid, "root-cause analysis failed");
+                    return Ok(());
+                }
+            };
         let db = &self.engine.db;
         let Some(existing) = db.get_incident(uuid).await.map_err(db_err)? else {
             return Ok(());

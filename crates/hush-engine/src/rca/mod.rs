@@ -118,33 +118,81 @@ fn involved(graph: &ServiceGraph, services: &BTreeSet<String>) -> Vec<String> {
     seen.into_iter().collect()
 }
 
-/// Names the root cause of an incident over `services` that opened at `onset_ms`, with data up
-/// to `now_ms`. `Ok(None)` when there is no topology, nothing to rank, or the ranker abstains.
+fn any_of(label: &str, values: impl IntoIterator<Item = String>) -> anyhow::Result<Matcher> {
+    let pattern = values
+        .into_iter()
+        .map(|s| regex::escape(&s))
+        .collect::<Vec<_>>()
+        .join("|");
+    Matcher::new(MatchOp::Regex, label, pattern).map_err(|e| anyhow::anyhow!("bad matcher: {e}"))
+}
+
+/// Label values of `kube_pod_info` series matching `m` lately: which nodes a set of services
+/// runs on, or which services a set of nodes hosts. Index only, no samples read.
+fn pod_info(engine: &Engine, m: Matcher, want: &str, now_ms: i64) -> anyhow::Result<Vec<String>> {
+    let labels = engine
+        .store
+        .series(
+            &[Matcher::equal("__name__", "kube_pod_info"), m],
+            now_ms - 15 * 60_000,
+            now_ms,
+        )
+        .map_err(|e| anyhow::anyhow!("reading pod placement: {e}"))?;
+    Ok(labels
+        .iter()
+        .filter_map(|l| l.get(want).map(str::to_owned))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect())
+}
+
+/// Names the root cause of an incident over `services` (plus, for alerts that name a node,
+/// the services running there), whose alerts started at `alert_starts_ms`, with data up to
+/// `now_ms`. `Ok(None)` when there is no topology, nothing to rank, or the ranker abstains.
 pub async fn analyze_incident(
     engine: &Engine,
     services: &BTreeSet<String>,
-    onset_ms: i64,
+    alert_starts_ms: &[i64],
+    nodes: &BTreeSet<String>,
     now_ms: i64,
 ) -> anyhow::Result<Option<Named>> {
     let Some(topology) = engine.topology.get() else {
         return Ok(None);
     };
     let graph = graph_of(&topology);
-    let reach = involved(&graph, services);
+    let mut services = services.clone();
+    if !nodes.is_empty() {
+        services.extend(pod_info(
+            engine,
+            any_of("node", nodes.iter().cloned())?,
+            "service",
+            now_ms,
+        )?);
+    }
+    let reach = involved(&graph, &services);
     if reach.is_empty() {
         return Ok(None);
     }
+    // Co-tenants of the involved pods share their nodes' resources: read them too.
+    let mut read: BTreeSet<String> = reach.iter().cloned().collect();
+    let their_nodes = pod_info(
+        engine,
+        any_of("service", reach.iter().cloned())?,
+        "node",
+        now_ms,
+    )?;
+    if !their_nodes.is_empty() {
+        read.extend(pod_info(
+            engine,
+            any_of("node", their_nodes)?,
+            "service",
+            now_ms,
+        )?);
+    }
     let start = now_ms - LOOKBACK_MS;
-    let pattern = reach
-        .iter()
-        .map(|s| regex::escape(s))
-        .collect::<Vec<_>>()
-        .join("|");
-    let matcher = Matcher::new(MatchOp::Regex, "service", pattern)
-        .map_err(|e| anyhow::anyhow!("bad service matcher: {e}"))?;
     let series = engine
         .store
-        .select(&[matcher], start, now_ms)
+        .select(&[any_of("service", read)?], start, now_ms)
         .map_err(|e| anyhow::anyhow!("reading series for root-cause analysis: {e}"))?;
     let signals = signals_from(&series, start, now_ms);
     let events = engine
@@ -159,13 +207,19 @@ pub async fn analyze_incident(
         .await
         .map_err(|e| anyhow::anyhow!("reading changes for root-cause analysis: {e}"))?;
     let changes: Vec<ChangeEvent> = events.iter().filter_map(change_of).collect();
-    let named = name_cause(&graph, &signals, &changes, services, onset_ms, now_ms);
+    let named = name_cause(
+        &graph,
+        &signals,
+        &changes,
+        &services,
+        alert_starts_ms,
+        now_ms,
+    );
     tracing::debug!(
         services = reach.len(),
         series = series.len(),
         signals = signals.series(&[]).len(),
         changes = changes.len(),
-        onset_ms,
         now_ms,
         named = ?named.as_ref().ok().and_then(|n| n.as_ref().map(|n| n.service.clone())),
         "root-cause analysis"

@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 /// Margin before the first alert where the fault may already be under way: alert rules wait
 /// (`for: 2m`–`5m`) and faults ramp up, so the baseline must end well before onset.
 const LEAD_S: i64 = 600;
+/// Shortest baseline used.
+const MIN_BASELINE_S: i64 = 900;
 /// Longest baseline used.
 const BASELINE_S: i64 = 2700;
 
@@ -19,8 +21,10 @@ pub struct Named {
     pub summary: String,
     /// Each step in plain words.
     pub evidence: Vec<String>,
-    /// The top suspects in rank order (the named one first), at most five.
-    pub ranked: Vec<String>,
+    /// Every ranked service, best first (the named one included).
+    pub suspects: Vec<String>,
+    /// The top suspect's culprit when it is a change: its description.
+    pub change: Option<String>,
 }
 
 /// The incident's services and everything they call, directly or not: a cause lies
@@ -44,13 +48,21 @@ pub fn name_cause(
     signals: &Signals,
     changes: &[ChangeEvent],
     services: &BTreeSet<String>,
-    onset_ms: i64,
+    alert_starts_ms: &[i64],
     now_ms: i64,
 ) -> anyhow::Result<Option<Named>> {
     let Some(first) = signals.first_time() else {
         return Ok(None);
     };
-    let onset = onset_ms / 1000;
+    // An incident opened by a standing warning as history begins (a certificate expiring
+    // soon) leaves no history to compare with: the onset is its first alert that started late
+    // enough to have a baseline before it (the symptoms that joined later), else this moment.
+    let onset = alert_starts_ms
+        .iter()
+        .map(|t| t / 1000)
+        .filter(|t| t - first >= LEAD_S + MIN_BASELINE_S)
+        .min()
+        .unwrap_or(now_ms / 1000);
     let now = now_ms / 1000;
     let split = (onset - LEAD_S).max(first + (onset - first) / 2);
     let baseline = TimeRange {
@@ -66,7 +78,47 @@ pub fn name_cause(
         // Alerts from outside the estate's graph (an external probe): nothing to rank.
         return Ok(None);
     }
-    let series = signals.series(&involved);
+    // Pods on one node share its CPU, memory bandwidth and network: a neighbour's burst reaches
+    // its co-tenants without any call between them. The involved services' node neighbours
+    // (from the pods' node labels) are therefore suspects too. They get no edges: a shared node
+    // says nothing about which tenant affects which, and both directions would let every
+    // co-tenant explain away every other.
+    let mut involved: BTreeSet<&str> = involved.into_iter().collect();
+    let base: Vec<&str> = involved.iter().copied().collect();
+    // Only when the involved services show contention: their CPU is being throttled.
+    let contended = signals.series(&base).iter().any(|s| {
+        s.key.name == "cpu periods not throttled"
+            && hush_rca::departure::score_series(
+                s,
+                baseline,
+                window,
+                &hush_rca::DepartureConfig::default(),
+            )
+            .is_some_and(|d| d.score >= hush_rca::DepartureConfig::default().threshold)
+    });
+    let pairs = if contended {
+        signals.colocated()
+    } else {
+        Vec::new()
+    };
+    for (a, b) in &pairs {
+        if base.contains(&a.as_str()) && graph.node(b).is_some() {
+            involved.insert(b);
+        }
+        if base.contains(&b.as_str()) && graph.node(a).is_some() {
+            involved.insert(a);
+        }
+    }
+    let involved: Vec<&str> = involved.into_iter().collect();
+    // A neighbour is suspected only through the resources it shares (saturation signals): its
+    // own errors and latency belong to its own incidents.
+    let series: Vec<_> = signals
+        .series(&involved)
+        .into_iter()
+        .filter(|s| {
+            base.contains(&s.key.service.as_str()) || s.key.kind == hush_rca::MetricKind::Saturation
+        })
+        .collect();
     let incident = Incident {
         target: None,
         onset,
@@ -78,16 +130,19 @@ pub fn name_cause(
     if !matches!(report.verdict, Verdict::Ranked) {
         return Ok(None);
     }
-    let ranked: Vec<String> = report
+    let suspects: Vec<String> = report
         .hypotheses
         .iter()
         .map(|h| h.service.clone())
-        .take(5)
         .collect();
     Ok(report.hypotheses.into_iter().next().map(|h| Named {
+        change: match &h.culprit {
+            hush_rca::explain::Culprit::Change(c) => Some(c.description.clone()),
+            _ => None,
+        },
         service: h.service,
         summary: h.summary,
         evidence: h.evidence.into_iter().map(|e| e.text).collect(),
-        ranked,
+        suspects,
     }))
 }

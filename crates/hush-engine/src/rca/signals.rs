@@ -7,7 +7,7 @@
 
 use hush_model::TimeSeries;
 use hush_rca::{MetricKind, Series, SeriesKey};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// How a pod's values fold into one service value.
 #[derive(Clone, Copy)]
@@ -57,7 +57,7 @@ impl Acc {
 /// of success (availability), never raw counts: a count that is zero at rest has no spread, so
 /// a single error would look infinitely abnormal; a share has a floor of half a percent.
 /// Connection-pool usage is left out for the same reason (it rounds to zero at rest).
-const OUTPUTS: [(&str, MetricKind, &str); 11] = [
+const OUTPUTS: [(&str, MetricKind, &str); 12] = [
     ("requests", MetricKind::Throughput, "request rate"),
     ("success", MetricKind::Availability, "success ratio"),
     ("latency", MetricKind::Latency, "mean latency"),
@@ -73,6 +73,7 @@ const OUTPUTS: [(&str, MetricKind, &str); 11] = [
     ("tx", MetricKind::Latency, "longest transaction"),
     ("served", MetricKind::Availability, "commands served"),
     ("disk", MetricKind::Saturation, "volume used share"),
+    ("probe", MetricKind::Availability, "probe success"),
 ];
 
 /// A rolling window of per-service signals.
@@ -84,6 +85,8 @@ pub struct Signals {
     values: HashMap<(String, usize), VecDeque<f64>>,
     /// Last cumulative value and time of every counter series, keyed by its labels.
     last: HashMap<String, (i64, f64)>,
+    /// Nodes each service's pods ran on at the latest scrape (`kube_pod_info{node}`).
+    nodes: HashMap<String, BTreeSet<String>>,
 }
 
 impl Signals {
@@ -93,6 +96,7 @@ impl Signals {
             times: VecDeque::new(),
             values: HashMap::new(),
             last: HashMap::new(),
+            nodes: HashMap::new(),
         }
     }
 
@@ -102,7 +106,16 @@ impl Signals {
         // Memory and volume limits arrive as separate series; pair them per pod.
         let mut mem: HashMap<String, (f64, f64)> = HashMap::new();
         let mut vol: HashMap<String, (f64, f64)> = HashMap::new();
+        let mut nodes: HashMap<String, BTreeSet<String>> = HashMap::new();
         for ts in metrics {
+            if ts.labels.metric_name() == Some("kube_pod_info")
+                && let (Some(svc), Some(node)) = (ts.labels.get("service"), ts.labels.get("node"))
+            {
+                nodes
+                    .entry(svc.to_string())
+                    .or_default()
+                    .insert(node.to_string());
+            }
             let (Some(name), Some(service), Some(s)) = (
                 ts.labels.metric_name(),
                 ts.labels.get("service"),
@@ -123,6 +136,15 @@ impl Signals {
                         a.add("err", r, Fold::Sum);
                     }
                 }
+                // A database's transactions are its requests; rollbacks are its failures.
+                "pg_stat_database_xact_commit" => a.add("req", rate(self), Fold::Sum),
+                "pg_stat_database_xact_rollback" => {
+                    let r = rate(self);
+                    a.add("req", r, Fold::Sum);
+                    a.add("err", r, Fold::Sum);
+                }
+                // The blackbox exporter's verdict: the endpoint answered (TLS handshake included).
+                "probe_success" => a.add("probe", s.v, Fold::Mean),
                 "http_request_duration_seconds_sum" | "message_processing_duration_seconds_sum" => {
                     let r = rate(self);
                     a.add("lat_sum", r, Fold::Sum);
@@ -170,7 +192,35 @@ impl Signals {
                 }
             }
         }
+        if !nodes.is_empty() {
+            self.nodes = nodes;
+        }
         self.append(t_ms / 1000, acc);
+    }
+
+    /// Services with a pod on `node`.
+    pub fn on_node(&self, node: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|(_, ns)| ns.contains(node))
+            .map(|(s, _)| s.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Pairs of services with pods on the same node, each pair once (a < b).
+    pub fn colocated(&self) -> Vec<(String, String)> {
+        let mut out = BTreeSet::new();
+        for (a, na) in &self.nodes {
+            for (b, nb) in &self.nodes {
+                if a < b && na.intersection(nb).next().is_some() {
+                    out.insert((a.clone(), b.clone()));
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// Per-second increase of a counter since its previous scrape; a drop is a restart, so

@@ -21,6 +21,7 @@
 
 mod convert;
 mod names;
+pub mod traces;
 
 pub(crate) use names::value_string;
 
@@ -42,22 +43,26 @@ pub fn decode_metrics_protobuf(
     convert::convert(&req, limits)
 }
 
+/// serde_json's error as [`IngestError::BadJson`]; serde_json appends the position to its
+/// message, and the variant carries it already.
+pub(crate) fn json_error(e: &serde_json::Error) -> IngestError {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = message
+        .strip_suffix(&position)
+        .map_or(message.clone(), str::to_string);
+    IngestError::BadJson {
+        line: e.line(),
+        column: e.column(),
+        message,
+    }
+}
+
 /// Decodes an OTLP/JSON `ExportMetricsServiceRequest` body (`application/json`).
 pub fn decode_metrics_json(body: &[u8], limits: &Limits) -> Result<Vec<TimeSeries>, IngestError> {
     limits.check_size(body.len() as u64)?;
-    let req: ExportMetricsServiceRequest = serde_json::from_slice(body).map_err(|e| {
-        // serde_json appends the position to its message; the variant carries it already.
-        let message = e.to_string();
-        let position = format!(" at line {} column {}", e.line(), e.column());
-        let message = message
-            .strip_suffix(&position)
-            .map_or(message.clone(), str::to_string);
-        IngestError::BadJson {
-            line: e.line(),
-            column: e.column(),
-            message,
-        }
-    })?;
+    let req: ExportMetricsServiceRequest =
+        serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     convert::convert(&req, limits)
 }
 
