@@ -10,6 +10,7 @@ mod error;
 mod ingest;
 mod params;
 mod query;
+mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -46,6 +47,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
         .route("/api/v1/anomalies", get(anomalies::list))
         .route("/metrics", get(self_metrics))
+        .route("/api/v1/status/config", get(ui::config))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
@@ -59,12 +61,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         ));
     let open = Router::new()
         .route("/-/healthy", get(|| async { "Hush is Healthy.\n" }))
-        .route("/-/ready", get(ready));
+        .route("/-/ready", get(ready))
+        .route("/api/v1/whoami", get(ui::whoami));
     read.merge(write)
         .merge(open)
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-        })
+        .fallback(ui::fallback)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Larger bodies are refused before they are read, with the limit named.
         .layer(DefaultBodyLimit::max(max_body))

@@ -1,0 +1,129 @@
+// One incident: summary, operator actions (only for roles allowed), root-cause hypotheses
+// with evidence charts, the topology neighbourhood of the suspect, and the timeline.
+import { h, mount, panel, empty, failure, prio, stateBadge, fmtTime, labelsText } from '../dom.js';
+import { api, list, subscribe } from '../api.js';
+import { incident } from '../model.js';
+import { anomalyChart, deviationChart } from '../evidence.js';
+import { graphSvg, normaliseGraph, neighbourhood, fetchTopology } from '../graph.js';
+import { session, onLeave } from '../state.js';
+
+export async function incidentPage(id) {
+  let res = await api(`/api/v1/incidents/${encodeURIComponent(id)}`);
+  let inc = res.ok ? incident(res.data) : null;
+  if (!inc) {
+    // Servers without the one-incident endpoint (the demo's board) still list it.
+    const all = await api('/api/v1/incidents?limit=1000');
+    const hit = list(all, 'incidents').find((i) => String(i.id) === id);
+    if (hit) inc = incident(hit);
+    else if (res.status === 404 || all.ok) return panel('Incident', empty(`Incident ${id} not found.`, 'It may have been merged or the id is wrong; see the incident list.'));
+    else return panel('Incident', failure(res));
+  }
+  const [timeline, topo] = await Promise.all([
+    api(`/api/v1/incidents/${encodeURIComponent(id)}/timeline`),
+    fetchTopology(),
+  ]);
+  const page = h('div', { class: 'incident' },
+    header(inc),
+    session.can('operator') ? actions(inc) : null,
+    h('div', { class: 'grid' },
+      await hypotheses(inc),
+      topologyPanel(inc, topo),
+      timelinePanel(inc, timeline)));
+  const stop = subscribe('/api/v1/incidents/stream', (ev, data) => {
+    if (ev === 'incident' && data.includes(id)) dispatchEvent(new PopStateEvent('popstate'));
+  });
+  onLeave(stop);
+  return page;
+}
+
+function header(i) {
+  return h('section', { class: 'panel incident-head' },
+    h('h1', { class: 'incident-title' }, i.title),
+    h('p', {}, prio(i.priority), ' ', stateBadge(i.state),
+      h('span', { class: 'muted' }, ` · opened ${fmtTime(i.opened)}`),
+      i.resolved ? h('span', { class: 'muted' }, ` · resolved ${fmtTime(i.resolved)}`) : null,
+      i.alerts !== null ? h('span', { class: 'muted' }, ` · ${i.alerts} alerts`) : null,
+      i.assignee ? h('span', { class: 'muted' }, ` · assigned to ${i.assignee}`) : null),
+    i.services.length ? h('p', {}, 'Services: ', i.services.map((s, n) => [n ? ', ' : '', h('code', {}, s)])) : null);
+}
+
+/** Acknowledge / resolve / note, through PATCH /api/v1/incidents/{id}. */
+function actions(i) {
+  const status = h('span', { class: 'muted', role: 'status' });
+  const send = async (patch) => {
+    const r = await api(`/api/v1/incidents/${encodeURIComponent(i.id)}`, { method: 'PATCH', body: patch });
+    if (r.ok) dispatchEvent(new PopStateEvent('popstate'));
+    else mount(status, `failed: ${r.error || r.status}`);
+  };
+  const note = h('input', { type: 'text', placeholder: 'Add a note', 'aria-label': 'Note' });
+  return h('section', { class: 'panel actions', id: 'operator-actions' },
+    i.state === 'open' ? h('button', { type: 'button', 'data-action': 'ack', onclick: () => send({ state: 'acknowledged' }) }, 'Acknowledge') : null,
+    i.state !== 'resolved' ? h('button', { type: 'button', 'data-action': 'resolve', onclick: () => send({ state: 'resolved' }) }, 'Resolve') : null,
+    i.state === 'resolved' ? h('button', { type: 'button', 'data-action': 'reopen', onclick: () => send({ state: 'open' }) }, 'Reopen') : null,
+    h('form', { class: 'note', onsubmit: (e) => { e.preventDefault(); if (note.value.trim()) send({ note: note.value.trim() }); } },
+      note, h('button', { type: 'submit', 'data-action': 'note' }, 'Add note')),
+    status);
+}
+
+async function hypotheses(i) {
+  if (!i.hypotheses.length) {
+    return panel('Root cause', empty('No root-cause hypothesis for this incident.', 'Root-cause ranking needs a topology (`topology_file`) and metrics of the services involved.'));
+  }
+  const out = [];
+  for (const [n, hy] of i.hypotheses.entries()) {
+    const svc = hy.service;
+    out.push(h('div', { class: `hypothesis${n === 0 ? ' top' : ''}` },
+      h('h3', {}, n === 0 ? 'Suspect: ' : 'Also possible: ', h('code', {}, svc || 'unknown'), hy.score !== null ? h('span', { class: 'muted' }, ` score ${hy.score.toFixed(2)}`) : null),
+      hy.summary ? h('p', {}, hy.summary) : null,
+      hy.evidence.length ? h('ul', { class: 'evidence-list' }, hy.evidence.map((e) => h('li', {}, typeof e === 'string' ? e : e.text ?? e.summary ?? labelsText(e.labels) ?? JSON.stringify(e)))) : null));
+    if (n === 0 && svc) out.push(await evidenceCharts(svc, i));
+  }
+  return panel('Root cause', ...out);
+}
+
+/** The strongest anomalies of the suspect around the incident, charted with their band. */
+async function evidenceCharts(service, i) {
+  const q = new URLSearchParams({ service, limit: '1000' });
+  const r = await api(`/api/v1/anomalies?${q}`);
+  if (!r.ok) return failure(r);
+  const at = i.opened ? i.opened.getTime() / 1000 : null;
+  const near = list(r).filter((a) => at === null || Math.abs(a.time - at) < 3 * 3600);
+  // One chart per series: its strongest anomaly.
+  const best = new Map();
+  for (const a of near) {
+    const k = labelsText(a.labels);
+    if (!best.has(k) || best.get(k).score < a.score) best.set(k, a);
+  }
+  const top = [...best.values()].sort((a, b) => b.score - a.score).slice(0, 2);
+  const charts = (await Promise.all(top.map((a) => anomalyChart(a)))).filter(Boolean);
+  if (!charts.length && at !== null) {
+    const d = await deviationChart(service, at);
+    if (d) charts.push(d);
+  }
+  if (!charts.length) return empty(`No anomalous series of ${service} around this incident.`, 'Evidence charts need metrics labelled with the service (`service="…"`); with `detection.enabled: true` they show the detector\'s expected band.');
+  return h('div', { class: 'evidence-charts', id: 'evidence' }, charts.length ? charts : empty('The anomalous series has no stored samples.', null));
+}
+
+function topologyPanel(i, res) {
+  if (!res.ok) return panel('Topology', res.status === 404 ? empty('No topology on this server.', 'Set `topology_file` in the configuration to a file listing services and their dependencies.') : failure(res));
+  const g = normaliseGraph(res.data);
+  const focus = i.rootCause || i.services[0];
+  if (!g.nodes.length || !focus) return panel('Topology', empty('The topology is empty.', 'List services and their dependencies in `topology_file`.'));
+  const sub = neighbourhood(g, new Set([focus, ...i.services]));
+  return panel('Topology neighbourhood', graphSvg(sub, { suspect: focus, involved: new Set(i.services) }));
+}
+
+function timelinePanel(i, res) {
+  let items = res.ok ? list(res, 'events') : [];
+  if (!res.ok && i.members.length) items = i.members.map((a) => ({ at: a.firstSeen, kind: 'alert', alert: a }));
+  if (!items.length) {
+    if (!res.ok && res.status !== 404) return panel('Timeline', failure(res));
+    return panel('Timeline', empty('No timeline for this incident.', 'Alerts joining, state changes and notes appear here.'));
+  }
+  return panel('Timeline', h('ol', { class: 'timeline' }, items.map((e) => {
+    const a = e.alert;
+    const what = a ? `alert ${a.name ?? ''} ${a.status ?? ''}` : String(e.kind ?? e.action ?? 'event');
+    const details = a ? labelsText(a.labels) : e.details && typeof e.details === 'object' ? Object.entries(e.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ') : String(e.details ?? e.text ?? '');
+    return h('li', {}, h('span', { class: 'muted' }, fmtTime(e.at)), ' ', h('strong', {}, what), e.actor ? h('span', { class: 'muted' }, ` by ${e.actor}`) : null, details ? h('div', { class: 'details' }, details) : null);
+  })));
+}
