@@ -80,6 +80,8 @@ export function labelsText(labels) {
 
 /** Makes the rows of a list reachable with j/k or arrows, Enter opens the focused row's link. */
 export function keyList(container) {
+  // Focusable itself, so the keys work before any row has focus.
+  if (!container.hasAttribute('tabindex')) container.setAttribute('tabindex', '0');
   container.addEventListener('keydown', (e) => {
     const rows = [...container.querySelectorAll('[data-row]')];
     if (!rows.length) return;
