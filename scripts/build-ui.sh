@@ -3,6 +3,11 @@
 # `--check` rebuilds and fails if the result differs from what is committed (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/../ui"
+# playwright-core needs Node.js 20 or later (Debian 12's own nodejs is 18).
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || {
+  echo "Node.js $(node --version) is too old: the UI tooling needs Node.js 20 or later" >&2
+  exit 1
+}
 npm ci --no-audit --no-fund
 npm run build
 if [ "${1:-}" = "--check" ]; then

@@ -30,6 +30,8 @@ export function bandChart({ title, value, lower = [], upper = [], marks = [], he
   const band = css('--chart-band', 'rgba(79,140,255,0.18)');
   const mark = css('--chart-mark', '#e5484d');
   const axis = { stroke: css('--fg-muted', '#888'), grid: { stroke: css('--grid', 'rgba(128,128,128,0.15)') } };
+  // 24-hour UTC ticks: short, and the same clock the rest of the UI prints.
+  const timeAxis = { ...axis, values: (u, splits) => splits.map((t) => new Date(t * 1000).toISOString().slice(11, 16)) };
   const series = [{}, { label, stroke: line, width: 1.5 }];
   if (hasBand) {
     series.push({ label: 'expected low', stroke: band, width: 1, dash: [4, 4] });
@@ -39,9 +41,10 @@ export function bandChart({ title, value, lower = [], upper = [], marks = [], he
     width: 600,
     height,
     series,
-    axes: [axis, axis],
+    axes: [timeAxis, axis],
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     bands: hasBand ? [{ series: [3, 2], fill: band }] : [],
-    legend: { show: true },
+    legend: { show: false },
     hooks: {
       draw: [
         (u) => {

@@ -89,6 +89,148 @@ fn ingest_payload_series(rt: &tokio::runtime::Runtime, port: u16) {
     );
 }
 
+/// Without a browser: what the UI's files, client routes and the two UI endpoints answer.
+#[test]
+fn assets_routes_and_roles_over_http() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = hush(
+        dir.path(),
+        port,
+        &format!(
+            "auth:\n  tokens:\n    - {{name: viewer, token: {READ}, role: read}}\n    - {{name: oncall, token: {OPERATOR}, role: operator}}\n"
+        ),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        // The entry page, for `/` and for any client route, with no token.
+        let mut etag = String::new();
+        for path in [
+            "/",
+            "/incidents",
+            "/incidents/some-id",
+            "/anomalies?service=x",
+        ] {
+            let r = c.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.headers()["content-type"], "text/html", "{path}");
+            assert!(
+                r.headers()["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+                    .contains("script-src 'self'")
+            );
+            assert_eq!(r.headers()["cache-control"], "no-cache");
+            etag = r.headers()["etag"].to_str().unwrap().to_string();
+            assert!(
+                r.text()
+                    .await
+                    .unwrap()
+                    .contains("<script type=\"module\" src=\"/app.js\">")
+            );
+        }
+        // Revalidation answers 304 while the binary is the same.
+        let r = c
+            .get(format!("{base}/incidents"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+        for (path, ct) in [
+            ("/app.js", "text/javascript"),
+            ("/app.css", "text/css"),
+            ("/favicon.svg", "image/svg+xml"),
+        ] {
+            let r = c.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.headers()["content-type"], ct, "{path}");
+            assert!(!r.bytes().await.unwrap().is_empty(), "{path}");
+        }
+        // API paths, missing files and non-GET requests never get the UI.
+        for (m, path) in [
+            ("GET", "/api/v1/nope"),
+            ("GET", "/api"),
+            ("GET", "/missing.js"),
+            ("POST", "/incidents"),
+            ("GET", "/-/nope"),
+        ] {
+            let r = c
+                .request(m.parse().unwrap(), format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{m} {path}");
+            let j: J = r.json().await.unwrap();
+            assert_eq!(j["errorType"], "not_found", "{m} {path}: {j}");
+        }
+        // whoami: no token, each role, an unknown token.
+        let who = |t: Option<&'static str>| {
+            let mut r = c.get(format!("{base}/api/v1/whoami"));
+            if let Some(t) = t {
+                r = r.bearer_auth(t);
+            }
+            async move {
+                let r = r.send().await.unwrap();
+                (r.status().as_u16(), r.json::<J>().await.unwrap())
+            }
+        };
+        let (s, j) = who(None).await;
+        assert_eq!(
+            (s, &j["data"]["auth"], &j["data"]["role"]),
+            (200, &J::Bool(true), &J::Null),
+            "{j}"
+        );
+        let (s, j) = who(Some(READ)).await;
+        assert_eq!(
+            (s, j["data"]["role"].as_str(), j["data"]["name"].as_str()),
+            (200, Some("read"), Some("viewer")),
+            "{j}"
+        );
+        let (s, j) = who(Some(OPERATOR)).await;
+        assert_eq!(
+            (s, j["data"]["role"].as_str()),
+            (200, Some("operator")),
+            "{j}"
+        );
+        let (s, j) = who(Some("not-a-token")).await;
+        assert_eq!(s, 401, "{j}");
+        assert!(
+            j["error"].as_str().unwrap().contains("unknown token"),
+            "{j}"
+        );
+        // The effective configuration needs a token and never shows one.
+        let r = c
+            .get(format!("{base}/api/v1/status/config"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let r = c
+            .get(format!("{base}/api/v1/status/config"))
+            .bearer_auth(READ)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let j: J = r.json().await.unwrap();
+        let text = j["data"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("viewer") && text.contains("<secret>"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(READ) && !text.contains(OPERATOR),
+            "a token leaked: {text}"
+        );
+    });
+}
+
 #[test]
 fn browser_checks_pass() {
     let node = require_binary("node", "nodejs");

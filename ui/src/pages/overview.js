@@ -32,16 +32,23 @@ export async function overview() {
 function openIncidents(res, incidents) {
   if (!res.ok) return panel('Open incidents', failure(res));
   const open = incidents.filter(isOpen).sort(byPriorityThenNewest);
-  if (!open.length) return panel('Open incidents', empty(incidents.length ? 'No open incidents.' : 'No incidents yet.', EMPTY_INCIDENTS));
+  if (!open.length) {
+    if (!incidents.length) return panel('Open incidents', empty('No incidents yet.', EMPTY_INCIDENTS));
+    const recent = incidents.slice().sort((a, b) => (b.opened?.getTime() ?? 0) - (a.opened?.getTime() ?? 0)).slice(0, 10);
+    return panel('Open incidents', empty('No open incidents.', 'The most recent ones:'), incidentRows(recent));
+  }
   const counts = {};
   for (const i of open) counts[i.priority] = (counts[i.priority] || 0) + 1;
   const summary = h('div', { class: 'prio-counts' }, Object.keys(counts).sort().map((p) => h('span', {}, prio(p), ` ${counts[p]}`)));
-  const rows = open.slice(0, 15).map((i) => h('li', { 'data-row': '', tabindex: '0', class: 'row' },
+  return panel('Open incidents', summary, incidentRows(open.slice(0, 15)),
+    open.length > 15 ? h('a', { href: '/incidents' }, `all ${open.length} open incidents`) : null);
+}
+
+function incidentRows(list) {
+  return keyList(h('ul', { class: 'list', id: 'open-incidents' }, list.map((i) => h('li', { 'data-row': '', tabindex: '0', class: 'row' },
     prio(i.priority), ' ', stateBadge(i.state), ' ',
     h('a', { href: `/incidents/${encodeURIComponent(i.id)}`, class: 'incident-link' }, i.title),
-    h('span', { class: 'muted' }, ` · ${i.services.join(', ') || 'no service'} · ${fmtTime(i.opened)}`)));
-  return panel('Open incidents', summary, keyList(h('ul', { class: 'list', id: 'open-incidents' }, rows)),
-    open.length > 15 ? h('a', { href: '/incidents' }, `all ${open.length} open incidents`) : null);
+    h('span', { class: 'muted' }, ` · ${i.services.join(', ') || 'no service'} · ${fmtTime(i.opened)}`)))));
 }
 
 function noise(res, incidents, alertsRes) {
@@ -53,11 +60,14 @@ function noise(res, incidents, alertsRes) {
   const totalAlerts = alertTimes ? alertTimes.length : incidents.reduce((n, i) => n + (i.alerts || 0), 0);
   if (!incidents.length && !totalAlerts) return panel('Alerts in, incidents out', empty('Nothing received yet.', EMPTY_INCIDENTS));
   const ratio = incidents.length ? (totalAlerts / incidents.length).toFixed(1) : '—';
-  // Hourly buckets of incidents opened and alerts received (alerts counted with their incident
-  // when the alert list is not available).
+  // About a dozen buckets over the span seen (whole 5 minutes each) of incidents opened and
+  // alerts received; alerts are counted with their incident when the alert list is missing.
+  const times = [...incidents.filter((i) => i.opened).map((i) => i.opened.getTime() / 1000), ...(alertTimes || [])];
+  const span = times.length ? Math.max(...times) - Math.min(...times) : 0;
+  const width = Math.max(300, Math.ceil(span / 12 / 300) * 300);
   const buckets = new Map();
   const add = (t, k, n) => {
-    const b = Math.floor(t / 3600) * 3600;
+    const b = Math.floor(t / width) * width;
     const e = buckets.get(b) || { a: 0, i: 0 };
     e[k] += n;
     buckets.set(b, e);
@@ -67,10 +77,13 @@ function noise(res, incidents, alertsRes) {
     if (!alertTimes) add(i.opened.getTime() / 1000, 'a', i.alerts || 0);
   }
   if (alertTimes) for (const t of alertTimes) add(t, 'a', 1);
-  const xs = [...buckets.keys()].sort((a, b) => a - b);
+  const keys = [...buckets.keys()];
+  const xs = [];
+  if (keys.length) for (let b = Math.min(...keys); b <= Math.max(...keys); b += width) xs.push(b);
+  for (const x of xs) if (!buckets.has(x)) buckets.set(x, { a: 0, i: 0 });
   const body = [h('p', { class: 'big' }, `${totalAlerts} alerts → ${incidents.length} incidents`, h('span', { class: 'muted' }, ` (${ratio} alerts per incident)`))];
   if (xs.length > 1) {
-    body.push(bandChart({ title: 'per hour: alerts (line) and incidents (band top)', value: xs.map((x) => [x, buckets.get(x).a]), lower: xs.map((x) => [x, 0]), upper: xs.map((x) => [x, buckets.get(x).i]), height: 160, label: 'alerts' }));
+    body.push(bandChart({ title: `per ${width / 60} minutes: alerts (line), incidents (top of the band)`, value: xs.map((x) => [x, buckets.get(x).a]), lower: xs.map((x) => [x, 0]), upper: xs.map((x) => [x, buckets.get(x).i]), height: 160, label: 'alerts' }));
   }
   return panel('Alerts in, incidents out', ...body);
 }
