@@ -82,3 +82,24 @@ export function bandChart({ title, value, lower = [], upper = [], marks = [], he
 export function numeric(values) {
   return (values || []).map(([t, v]) => [Number(t), Number(v)]).filter(([, v]) => Number.isFinite(v));
 }
+
+/** Several lines on one time axis: `series` is [{label, points: [[t, v], …], color}]. */
+export function linesChart({ title, series, height = 160 }) {
+  const wrap = h('div', { class: 'chart' }, title ? h('div', { class: 'chart-title' }, title) : null);
+  const axis = { stroke: css('--fg-muted', '#888'), grid: { stroke: css('--grid', 'rgba(128,128,128,0.15)') } };
+  const timeAxis = { ...axis, values: (u, splits) => splits.map((t) => new Date(t * 1000).toISOString().slice(11, 16)) };
+  const target = h('div', { class: 'chart-canvas' });
+  wrap.appendChild(target);
+  const plot = new uPlot({
+    width: 600,
+    height,
+    axes: [timeAxis, axis],
+    legend: { show: false },
+    series: [{}, ...series.map((s) => ({ label: s.label, stroke: css(s.color, '#4f8cff'), width: 2 }))],
+  }, align(series.map((s) => s.points)), target);
+  new ResizeObserver(() => {
+    const w = Math.max(240, Math.floor(target.clientWidth));
+    if (w !== plot.width) plot.setSize({ width: w, height });
+  }).observe(target);
+  return wrap;
+}

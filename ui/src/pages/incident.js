@@ -29,10 +29,12 @@ export async function incidentPage(id) {
       await hypotheses(inc),
       topologyPanel(inc, topo),
       timelinePanel(inc, timeline)));
+  let pending = null;
   const stop = subscribe('/api/v1/incidents/stream', (ev, data) => {
-    if (ev === 'incident' && data.includes(id)) dispatchEvent(new PopStateEvent('popstate'));
+    if (ev !== 'incident' || !data.includes(id) || pending) return;
+    pending = setTimeout(() => dispatchEvent(new PopStateEvent('popstate')), 1000);
   });
-  onLeave(stop);
+  onLeave(() => { stop(); clearTimeout(pending); });
   return page;
 }
 

@@ -2,7 +2,7 @@
 // services, capacity risks and recent actions — each panel with its own empty state.
 import { h, panel, empty, failure, prio, stateBadge, fmtTime, keyList } from '../dom.js';
 import { api, list, subscribe } from '../api.js';
-import { bandChart } from '../chart.js';
+import { linesChart } from '../chart.js';
 import { incident, isOpen, byPriorityThenNewest, EMPTY_INCIDENTS, EMPTY_ANOMALIES } from '../model.js';
 import { onLeave } from '../state.js';
 
@@ -21,11 +21,13 @@ export async function overview() {
     anomalous(anom),
     capacityRisks(cap),
     recentActions(aud));
-  // Live: a change to any incident redraws the page.
+  // Live: a change to any incident redraws the page, at most once a second in a storm.
+  let pending = null;
   const stop = subscribe('/api/v1/incidents/stream', (ev) => {
-    if (ev === 'incident') dispatchEvent(new PopStateEvent('popstate'));
+    if (ev !== 'incident' || pending) return;
+    pending = setTimeout(() => dispatchEvent(new PopStateEvent('popstate')), 1000);
   });
-  onLeave(stop);
+  onLeave(() => { stop(); clearTimeout(pending); });
   return root;
 }
 
@@ -83,7 +85,14 @@ function noise(res, incidents, alertsRes) {
   for (const x of xs) if (!buckets.has(x)) buckets.set(x, { a: 0, i: 0 });
   const body = [h('p', { class: 'big' }, `${totalAlerts} alerts → ${incidents.length} incidents`, h('span', { class: 'muted' }, ` (${ratio} alerts per incident)`))];
   if (xs.length > 1) {
-    body.push(bandChart({ title: `per ${width / 60} minutes: alerts (line), incidents (top of the band)`, value: xs.map((x) => [x, buckets.get(x).a]), lower: xs.map((x) => [x, 0]), upper: xs.map((x) => [x, buckets.get(x).i]), height: 160, label: 'alerts' }));
+    body.push(linesChart({
+      title: `per ${width / 60} minutes`,
+      series: [
+        { label: 'alerts in', points: xs.map((x) => [x, buckets.get(x).a]), color: '--chart-line' },
+        { label: 'incidents out', points: xs.map((x) => [x, buckets.get(x).i]), color: '--chart-mark' },
+      ],
+    }));
+    body.push(h('p', { class: 'legend' }, h('span', { class: 'swatch line' }), ' alerts in ', h('span', { class: 'swatch mark' }), ' incidents out'));
   }
   return panel('Alerts in, incidents out', ...body);
 }
