@@ -1,5 +1,5 @@
-// The service graph: read from whichever shape the server answers with, laid out on
-// concentric rings (suspect in the middle), drawn as SVG with text nodes only.
+// The service graph: read from whichever shape the server answers with, laid out in layers
+// (callers above callees), drawn as SVG with text nodes only.
 import { api } from './api.js';
 
 const NS = 'http://www.w3.org/2000/svg';
@@ -32,7 +32,14 @@ export function normaliseGraph(d) {
       }
     }
   }
-  if (d && Array.isArray(d.nodes)) for (const n of d.nodes) node(typeof n === 'string' ? n : n.id ?? n.name ?? n.service, { kind: n.kind ?? n.type ?? null });
+  // The server's own health words, mapped onto the UI's three colours.
+  const HEALTH = { failing: 'bad', degraded: 'warn', ok: 'ok' };
+  if (d && Array.isArray(d.nodes)) {
+    for (const n of d.nodes) {
+      if (typeof n === 'string') node(n);
+      else node(n.id ?? n.name ?? n.service, { kind: n.kind ?? n.type ?? null, health: HEALTH[n.health] ?? null, reasons: Array.isArray(n.reasons) ? n.reasons.map(String) : [] });
+    }
+  }
   if (d && Array.isArray(d.edges)) {
     for (const e of d.edges) {
       const from = e.from ?? e.source ?? e.caller;
@@ -40,7 +47,7 @@ export function normaliseGraph(d) {
       if (from === undefined || to === undefined) continue;
       node(from);
       node(to);
-      edges.push({ from: String(from), to: String(to), source: e.origin ?? e.kind ?? null });
+      edges.push({ from: String(from), to: String(to), source: e.provenance ?? e.origin ?? e.kind ?? null });
     }
   }
   return { nodes: [...nodes.values()], edges };
@@ -63,49 +70,43 @@ function el(tag, attrs, text) {
   return e;
 }
 
+/** Layers: callers above callees (longest path from an entry point; cycles stop after n rounds). */
+function layout(g, W) {
+  const n = g.nodes.length;
+  const pos = new Map();
+  const layer = new Map(g.nodes.map((x) => [x.id, 0]));
+  for (let round = 0; round < n; round++) {
+    let moved = false;
+    for (const e of g.edges) {
+      if (e.from === e.to) continue;
+      const want = layer.get(e.from) + 1;
+      if (layer.get(e.to) < want && want < n) { layer.set(e.to, want); moved = true; }
+    }
+    if (!moved) break;
+  }
+  const layers = new Map();
+  for (const x of g.nodes) {
+    const l = layer.get(x.id);
+    if (!layers.has(l)) layers.set(l, []);
+    layers.get(l).push(x.id);
+  }
+  const rows = [...layers.keys()].sort((a, b) => a - b);
+  const H = Math.max(200, 70 + rows.length * 90);
+  rows.forEach((l, row) => {
+    const ids = layers.get(l).sort();
+    ids.forEach((id, k) => pos.set(id, [((k + 1) * W) / (ids.length + 1) + (row % 2 ? 12 : -12), 40 + row * 90]));
+  });
+  return { pos, H };
+}
+
 /**
- * SVG of `g`. `suspect` is drawn highlighted in the centre; `health` maps a node id to
+ * SVG of `g`. `suspect` is drawn highlighted; `health` maps a node id to
  * `bad` | `warn` | `ok` for colours.
  */
 export function graphSvg(g, { suspect = null, involved = new Set(), health = new Map() } = {}) {
   const W = 640;
   const n = g.nodes.length;
-  // Rings by hop distance from the suspect (or one ring when there is none).
-  const dist = new Map();
-  if (suspect && g.nodes.some((x) => x.id === suspect)) {
-    dist.set(suspect, 0);
-    let frontier = [suspect];
-    while (frontier.length) {
-      const next = [];
-      for (const f of frontier) for (const e of g.edges) {
-        for (const [a, b] of [[e.from, e.to], [e.to, e.from]]) {
-          if (a === f && !dist.has(b)) { dist.set(b, dist.get(f) + 1); next.push(b); }
-        }
-      }
-      frontier = next;
-    }
-  }
-  const maxRing = Math.max(1, ...[...dist.values()]);
-  const rings = new Map();
-  for (const x of g.nodes) {
-    const r = dist.has(x.id) ? dist.get(x.id) : suspect ? maxRing + 1 : 1;
-    if (!rings.has(r)) rings.set(r, []);
-    rings.get(r).push(x.id);
-  }
-  const ringCount = Math.max(...rings.keys(), 1);
-  const H = Math.max(260, Math.min(640, 140 + ringCount * 110));
-  const pos = new Map();
-  const step = (Math.min(W, H) / 2 - 50) / ringCount;
-  for (const [r, ids] of rings) {
-    ids.sort();
-    ids.forEach((id, k) => {
-      if (r === 0) pos.set(id, [W / 2, H / 2]);
-      else {
-        const a = (2 * Math.PI * k) / ids.length - Math.PI / 2 + r * 0.4;
-        pos.set(id, [W / 2 + Math.cos(a) * step * r * 1.4, H / 2 + Math.sin(a) * step * r]);
-      }
-    });
-  }
+  const { pos, H } = layout(g, W);
   const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, class: 'graph', role: 'img', 'aria-label': `service graph, ${n} services` });
   const defs = el('defs', {});
   const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '22', refY: '5', markerWidth: '6', markerHeight: '6', orient: 'auto-start-reverse' });
@@ -115,15 +116,17 @@ export function graphSvg(g, { suspect = null, involved = new Set(), health = new
   for (const e of g.edges) {
     const [a, b] = [pos.get(e.from), pos.get(e.to)];
     if (!a || !b) continue;
-    svg.appendChild(el('line', { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: 'edge', 'marker-end': 'url(#arrow)' }));
+    const line = el('line', { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: 'edge', 'marker-end': 'url(#arrow)' });
+    line.appendChild(el('title', {}, `${e.from} → ${e.to}${e.source ? ` (from ${e.source})` : ''}`));
+    svg.appendChild(line);
   }
   for (const x of g.nodes) {
     const [cx, cy] = pos.get(x.id);
-    const cls = ['node', x.id === suspect ? 'suspect' : '', involved.has(x.id) ? 'involved' : '', health.get(x.id) || ''].join(' ').trim();
+    const cls = ['node', x.id === suspect ? 'suspect' : '', involved.has(x.id) ? 'involved' : '', x.health || health.get(x.id) || ''].join(' ').trim();
     const gEl = el('g', { class: cls, 'data-service': x.id });
     gEl.appendChild(el('circle', { cx, cy, r: x.id === suspect ? 16 : 11 }));
     gEl.appendChild(el('text', { x: cx, y: cy + (x.id === suspect ? 32 : 26), 'text-anchor': 'middle' }, x.id));
-    gEl.appendChild(el('title', {}, `${x.id}${x.kind ? ` (${x.kind})` : ''}${x.id === suspect ? ' — suspected root cause' : ''}`));
+    gEl.appendChild(el('title', {}, `${x.id}${x.kind ? ` (${x.kind})` : ''}${x.id === suspect ? ' — suspected root cause' : ''}${x.reasons && x.reasons.length ? `\n${x.reasons.join('\n')}` : ''}`));
     svg.appendChild(gEl);
   }
   return svg;

@@ -15,7 +15,13 @@ export function incident(i) {
     evidence: Array.isArray(x.evidence) ? x.evidence : [],
   }));
   if (!hypotheses.length && rootCause) {
-    hypotheses.push({ service: String(rootCause), score: null, summary: i.summary ?? null, evidence: Array.isArray(i.evidence) ? i.evidence : [] });
+    const evidence = Array.isArray(i.evidence) ? i.evidence.slice() : [];
+    if (i.change) evidence.unshift(`change: ${i.change}`);
+    hypotheses.push({ service: String(rootCause), score: null, summary: i.summary ?? null, evidence });
+  }
+  // The demo's ranked suspects, best first: the others are the alternatives.
+  if (Array.isArray(i.suspects)) {
+    for (const s of i.suspects.map(String)) if (!hypotheses.some((x) => x.service === s)) hypotheses.push({ service: s, score: null, summary: null, evidence: [] });
   }
   const opened = toDate(i.openedAt ?? i.opened_at ?? i.opened_ms ?? i.opened);
   const alerts = typeof i.alerts === 'number' ? i.alerts : Array.isArray(i.members) ? i.members.length : Array.isArray(i.alerts) ? i.alerts.length : null;

@@ -6,7 +6,8 @@
 //   PAYLOAD         the injected markup
 //   SHOTS_DIR       when set, screenshots of each page are written there instead of testing
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as esbuild from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -144,6 +145,44 @@ async function tests() {
         await page.close();
       }
     }
+  });
+
+  await check('the service graph: both topology shapes, suspect highlighted, names as text', async () => {
+    // No server here has a topology yet, so graph.js is exercised on its own in the browser.
+    const js = (await esbuild.build({ entryPoints: ['src/graph.js'], bundle: true, format: 'iife', globalName: 'G', write: false })).outputFiles[0].text;
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`graph: ${e.message}`));
+    await page.setContent(`<html data-theme="dark"><style>${readFileSync('dist/app.css', 'utf8')}</style><body><main id="m"></main></body></html>`);
+    await page.addScriptTag({ content: js });
+    const r = await page.evaluate((payload) => {
+      const edges = [['frontend', 'gateway'], ['gateway', 'checkout'], ['checkout', 'payments'], ['payments', 'postgres'], ['users', 'postgres'], ['frontend', payload], ['postgres', 'frontend']];
+      const g = G.normaliseGraph({
+        nodes: [{ name: 'postgres', health: 'failing', reasons: ['5 anomalies'] }, { name: 'payments', health: 'degraded' }],
+        edges: edges.map(([a, b]) => ({ caller: a, callee: b, provenance: 'traces' })),
+      });
+      const sub = G.neighbourhood(g, new Set(['postgres']));
+      const svg = G.graphSvg(sub, { suspect: 'postgres' });
+      const file = G.normaliseGraph({ services: [{ name: 'a', dependsOn: ['b', 'c'] }, { name: 'b', dependsOn: ['c'] }] });
+      document.getElementById('m').append(svg, G.graphSvg(g, {}), G.graphSvg(file, {}));
+      const ys = (id) => Number(document.querySelector(`svg:nth-of-type(3) g[data-service="${id}"] circle`).getAttribute('cy'));
+      return {
+        nodes: g.nodes.length, edges: g.edges.length,
+        sub: [...svg.querySelectorAll('g.node')].map((n) => n.dataset.service).sort(),
+        suspect: [...svg.querySelectorAll('g.node.suspect')].map((n) => n.dataset.service),
+        failing: [...document.querySelectorAll('svg:nth-of-type(2) g.node.bad')].map((n) => n.dataset.service),
+        layered: ys('a') < ys('b') && ys('b') < ys('c'),
+        text: [...document.querySelectorAll('svg text')].some((t) => t.textContent === payload),
+        injected: document.querySelectorAll('#m script, #m img').length,
+        pwned: window.__pwned,
+      };
+    }, payload);
+    assert(r.nodes === 7 && r.edges === 7, `graph read wrong: ${JSON.stringify(r)}`);
+    assert(JSON.stringify(r.sub) === JSON.stringify(['frontend', 'payments', 'postgres', 'users']), `neighbourhood wrong: ${r.sub}`);
+    assert(JSON.stringify(r.suspect) === '["postgres"]', `suspect not highlighted: ${r.suspect}`);
+    assert(JSON.stringify(r.failing) === '["postgres"]', `server health not shown: ${r.failing}`);
+    assert(r.layered, 'callers are not drawn above their callees');
+    assert(r.text && r.injected === 0 && r.pwned === undefined, `service name not shown as text: ${JSON.stringify(r)}`);
+    await page.close();
   });
 
   await check('injected markup in API data is shown as text and does not run', async () => {
