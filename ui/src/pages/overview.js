@@ -120,9 +120,11 @@ function capacityRisks(res) {
   if (!res.ok) return panel('Capacity risks', res.status === 404 ? empty('Capacity forecasting is not available on this server.', 'Enable forecasting and send resource metrics (disk, memory, connections); risks appear here with their time to exhaustion.') : failure(res));
   const items = list(res, 'resources', 'risks');
   if (!items.length) return panel('Capacity risks', empty('No resource is forecast to run out.', 'Risks appear when a forecast crosses a resource\'s limit.'));
-  return panel('Capacity risks', h('ul', { class: 'list' }, items.slice(0, 8).map((r) =>
-    h('li', { class: 'row' }, h('a', { href: '/capacity' }, String(r.resource ?? r.name ?? r.series ?? 'resource')),
-      h('span', { class: 'muted' }, ` · ${r.service ? `${r.service} · ` : ''}exhausted ${r.exhaustion ?? r.exhaustedAt ?? r.time_to_exhaustion ?? r.eta ?? 'later'}`)))));
+  const days = (r) => (typeof (r.daysLeft ?? r.days_left) === 'number' ? r.daysLeft ?? r.days_left : Infinity);
+  const risky = items.slice().sort((a, b) => days(a) - days(b)).slice(0, 8);
+  return panel('Capacity risks', h('ul', { class: 'list' }, risky.map((r) =>
+    h('li', { class: 'row' }, h('a', { href: '/capacity' }, String(r.resource ?? r.name ?? 'resource')),
+      h('span', { class: 'muted' }, ` · ${Number.isFinite(days(r)) ? `${days(r).toFixed(1)} days left` : 'not within the horizon'}${r.risk ? ` · ${r.risk}` : ''}`)))));
 }
 
 function recentActions(res) {
