@@ -134,8 +134,45 @@ pub(crate) async fn whoami(State(s): State<AppState>, h: HeaderMap) -> Result<Js
 /// `GET /api/v1/status/config`: the effective configuration as text. Tokens print as
 /// `<secret>` (their type's `Debug`); passwords inside URLs are masked here.
 pub(crate) async fn config(State(s): State<AppState>) -> Json<J> {
-    let text = mask_url_passwords(&format!("{:#?}", s.engine.config));
+    let text = mask_url_passwords(&unspan(&format!("{:#?}", s.engine.config)));
     Json(json!({ "status": "success", "data": { "text": text } }))
+}
+
+/// Replaces each `Spanned { value: V, referenced: …, defined: … }` of the pretty `Debug` text
+/// with `V`: where in the file a key was written is noise on this page. Values that span lines
+/// are left whole. Hand-written because the configuration types have no `Serialize` to use.
+fn unspan(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let indent = line.len() - line.trim_start().len();
+        let value = lines
+            .get(i + 1)
+            .and_then(|n| n.trim_start().strip_prefix("value: "))
+            .filter(|v| v.ends_with(','));
+        if let (Some(head), Some(value)) = (line.strip_suffix("Spanned {"), value) {
+            let close = (i + 2..lines.len()).find(|&j| {
+                let l = lines[j];
+                l.len() - l.trim_start().len() == indent && l.trim_start().starts_with('}')
+            });
+            if let Some(j) = close {
+                let tail = lines[j].trim_start().trim_start_matches('}');
+                let value = if tail == "," {
+                    value
+                } else {
+                    value.trim_end_matches(',')
+                };
+                out.push(format!("{head}{value}"));
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(line.to_string());
+        i += 1;
+    }
+    out.join("\n")
 }
 
 /// `scheme://user:password@host` → `scheme://user:<secret>@host`, everywhere in `text`.
@@ -180,6 +217,15 @@ mod tests {
             "a http://host:9090/x b sqlite://data/hush.db"
         );
         assert_eq!(mask_url_passwords("x://"), "x://");
+    }
+
+    #[test]
+    fn spans_are_dropped_and_other_text_kept() {
+        let text = "Config {\n    listen: Spanned {\n        value: 127.0.0.1:9650,\n        referenced: Location {\n            line: 0,\n        },\n    },\n    targets: [\n        Spanned {\n            value: \"a:1\",\n            defined: Location {\n                line: 3,\n            },\n        },\n    ],\n    nested: Spanned {\n        value: Foo {\n        },\n    },\n}";
+        assert_eq!(
+            unspan(text),
+            "Config {\n    listen: 127.0.0.1:9650,\n    targets: [\n        \"a:1\",\n    ],\n    nested: Spanned {\n        value: Foo {\n        },\n    },\n}"
+        );
     }
 
     #[test]
