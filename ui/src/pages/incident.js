@@ -69,7 +69,15 @@ function actions(i) {
 
 async function hypotheses(i) {
   if (!i.hypotheses.length) {
-    return panel('Root cause', empty('No root-cause hypothesis for this incident.', 'Root-cause ranking needs a topology (`topology_file`) and metrics of the services involved.'));
+    // No suspect named: the strongest movement among the services involved is still evidence.
+    const charts = [];
+    for (const svc of i.services.slice(0, 3)) {
+      const c = await evidenceCharts(svc, i);
+      if (!c.classList.contains('evidence-charts')) continue;
+      if (charts.length) c.removeAttribute('id');
+      charts.push(h('h3', {}, 'Service ', h('code', {}, svc)), c);
+    }
+    return panel('Root cause', empty('No root-cause hypothesis for this incident.', 'Root-cause ranking needs a topology (`topology_file`) and metrics of the services involved.'), ...charts);
   }
   const out = [];
   for (const [n, hy] of i.hypotheses.entries()) {
