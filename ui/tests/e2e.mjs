@@ -138,7 +138,8 @@ async function tests() {
 
   await check('every page renders without errors in both themes', async () => {
     for (const theme of ['dark', 'light']) {
-      for (const p of ['/', '/incidents', incidentPath, '/anomalies', '/topology', '/capacity', '/audit', '/config']) {
+      const all = ((await (await fetch(`${demo}/api/v1/incidents`)).json()).data || []).map((i) => `/incidents/${encodeURIComponent(i.id)}`);
+      for (const p of ['/', '/incidents', ...all, '/anomalies', '/topology', '/capacity', '/audit', '/config', '/no/such/page']) {
         const page = await open(`${demo}${p}`, { theme });
         assert(await page.evaluate(() => document.documentElement.dataset.theme) === theme, 'theme not applied');
         assert(await page.locator('#main .panel').count() > 0, `${p}: no panel`);
