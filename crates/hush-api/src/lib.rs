@@ -8,6 +8,7 @@ mod anomalies;
 mod auth;
 mod error;
 mod ingest;
+mod logs;
 mod params;
 mod query;
 mod ui;
@@ -45,9 +46,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/labels", get(query::labels).post(query::labels))
         .route("/api/v1/label/{name}/values", get(query::label_values))
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
-        .route("/api/v1/anomalies", get(anomalies::list))
-        .route("/metrics", get(self_metrics))
         .route("/api/v1/status/config", get(ui::config))
+        .route("/api/v1/anomalies", get(anomalies::list))
+        .route("/api/v1/logs", get(logs::list))
+        .route("/api/v1/log-templates", get(logs::templates))
+        .route("/api/v1/log-anomalies", get(logs::anomalies))
+        .route("/api/v1/log-stats", get(logs::stats))
+        .route("/metrics", get(self_metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
@@ -55,6 +60,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
     let write = Router::new()
         .route("/api/v1/write", post(ingest::remote_write))
         .route("/v1/metrics", post(ingest::otlp_metrics))
+        .route("/v1/logs", post(logs::otlp))
+        .route("/api/v1/logs", post(logs::json_lines))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Write),

@@ -28,6 +28,8 @@ pub struct Config {
     /// The service dependency graph (`services: [{name, type, team, criticality, dependsOn}]`),
     /// shared by correlation and RCA.
     pub topology_file: Option<PathBuf>,
+    /// Log ingestion and mining (`docs/logs.md`).
+    pub logs: crate::logs::LogsConfig,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -92,6 +94,7 @@ impl Default for Config {
             detection: DetectionConfig::default(),
             database: DatabaseConfig::default(),
             topology_file: None,
+            logs: crate::logs::LogsConfig::default(),
         }
     }
 }
@@ -378,6 +381,10 @@ impl Config {
                 message: format!("detection.sensitivity must be in (0, 1], got {s}"),
             });
         }
+        self.logs.check().map_err(|message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        })?;
         let mut names = std::collections::BTreeSet::new();
         for t in &self.auth.tokens {
             if t.token.expose().len() < 16 {

@@ -23,6 +23,8 @@ pub struct Engine {
     pub topology: crate::topology::TopologyHolder,
     /// "Now" for every time-driven decision; manual in the demo and replays.
     pub clock: crate::clock::Clock,
+    /// Log mining, raw lines, template counts and log anomalies.
+    pub logs: crate::logs::LogPipeline,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -63,6 +65,11 @@ impl Engine {
             Some(p) => Some(crate::topology::LoadedTopology::load(p)?),
             None => None,
         };
+        let logs = crate::logs::LogPipeline::open(
+            &config.logs,
+            &config.data_dir,
+            config.limits.max_body_bytes,
+        )?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -73,6 +80,7 @@ impl Engine {
             db,
             topology: crate::topology::TopologyHolder::new(topology),
             clock: crate::clock::Clock::system(),
+            logs,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -94,6 +102,7 @@ impl Engine {
             self.clone(),
             self.stop.subscribe(),
         )));
+        tasks.extend(crate::logs::start(self, &self.stop));
         self.ready.store(true, Ordering::Release);
         tasks
     }

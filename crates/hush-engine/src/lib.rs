@@ -9,6 +9,7 @@ pub mod config;
 pub mod detection;
 mod duration;
 mod engine;
+pub mod logs;
 pub mod metrics;
 pub mod rca;
 pub mod scrape;

@@ -8,6 +8,7 @@
 //! | Prometheus text format 0.0.4 / OpenMetrics 1.0 | [`exposition::parse`], [`exposition::parse_document`] |
 //! | OTLP metrics, protobuf / JSON / already decoded | [`otlp::decode_metrics_protobuf`], [`otlp::decode_metrics_json`], [`otlp::convert`] |
 //! | `timestamp,value` CSV for `hush import` | [`csv::parse`], [`csv::parse_reader`] |
+//! | logs: OTLP, syslog (RFC 5424/3164, TCP framing), JSON lines | [`logs`] |
 //!
 //! Every decoder applies the same [`Limits`] and validation and is **all-or-nothing**: it returns
 //! every series of a request or an [`IngestError`], whose [`IngestError::reason`] is a stable short
@@ -39,6 +40,7 @@ mod series;
 
 pub mod csv;
 pub mod exposition;
+pub mod logs;
 pub mod otlp;
 pub mod remote_write;
 

@@ -22,6 +22,8 @@
 mod convert;
 mod names;
 
+pub(crate) use names::value_string;
+
 use crate::IngestError;
 use crate::limits::Limits;
 use hush_model::TimeSeries;

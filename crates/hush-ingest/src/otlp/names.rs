@@ -138,7 +138,7 @@ pub(super) fn label_name(key: &str) -> String {
 
 /// An attribute value as a label value: strings as they are, scalars printed, bytes in base64,
 /// arrays and maps as JSON (as the OpenTelemetry Collector's `AsString` does).
-pub(super) fn value_string(v: Option<&AnyValue>) -> String {
+pub(crate) fn value_string(v: Option<&AnyValue>) -> String {
     match v.and_then(|v| v.value.as_ref()) {
         None => String::new(),
         Some(any_value::Value::StringValue(s)) => s.clone(),

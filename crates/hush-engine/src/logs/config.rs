@@ -1,0 +1,124 @@
+//! The `logs:` section of the configuration.
+
+use crate::config::PromDuration;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// Log ingestion, mining, raw-line retention and log anomalies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// How long raw lines are kept (compressed segments under `data_dir/logs`).
+    pub retention: PromDuration,
+    /// How often closed minutes become `hush_log_template_count` samples, segments are sealed
+    /// and the miner state is saved.
+    pub flush_interval: PromDuration,
+    /// Service for records whose source names none.
+    pub default_service: String,
+    /// Host for records whose source names none.
+    pub default_host: String,
+    /// The message field of `POST /api/v1/logs` JSON lines (`?message_field=` overrides it).
+    pub json_message_field: String,
+    /// Longer messages are cut (counted as `truncated`).
+    pub max_message_bytes: usize,
+    /// Most templates the miner keeps; the rarest are evicted past it (counted).
+    pub max_templates: usize,
+    /// Log anomalies kept for the API.
+    pub max_anomalies: usize,
+    /// A surge is a minute with at least this many lines of a template…
+    pub surge_min_count: u64,
+    /// …and more than this many times its learned per-minute rate…
+    pub surge_factor: f64,
+    /// …after the template has been watched for this many minutes.
+    pub surge_min_minutes: u64,
+    pub syslog: SyslogConfig,
+}
+
+/// Syslog listeners (RFC 5424 and RFC 3164); each is off unless an address is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+    /// Largest message (one datagram or one TCP frame); larger frames are skipped and counted.
+    pub max_frame_bytes: usize,
+    /// Open TCP connections at most; more wait in the accept queue.
+    pub max_connections: usize,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        Self {
+            udp: None,
+            tcp: None,
+            max_frame_bytes: 256 << 10,
+            max_connections: 256,
+        }
+    }
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        Self {
+            retention: PromDuration::from_secs(7 * 86_400),
+            flush_interval: PromDuration::from_secs(5),
+            default_service: "unknown".into(),
+            default_host: "unknown".into(),
+            json_message_field: "message".into(),
+            max_message_bytes: 64 << 10,
+            max_templates: 10_000,
+            max_anomalies: 1_000,
+            surge_min_count: 10,
+            surge_factor: 5.0,
+            surge_min_minutes: 10,
+            syslog: SyslogConfig::default(),
+        }
+    }
+}
+
+impl LogsConfig {
+    /// Range checks the deserialiser cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        if self.flush_interval.0.is_zero() {
+            return Err("logs.flush_interval must be positive".into());
+        }
+        if self.default_service.is_empty() || self.default_host.is_empty() {
+            return Err("logs.default_service and logs.default_host must not be empty".into());
+        }
+        if self.max_message_bytes < 64 {
+            return Err("logs.max_message_bytes must be at least 64".into());
+        }
+        if self.max_templates == 0 {
+            return Err("logs.max_templates must be at least 1".into());
+        }
+        if !(self.surge_factor > 1.0 && self.surge_factor.is_finite()) {
+            return Err(format!(
+                "logs.surge_factor must be greater than 1, got {}",
+                self.surge_factor
+            ));
+        }
+        if self.syslog.max_frame_bytes < 64 || self.syslog.max_connections == 0 {
+            return Err(
+                "logs.syslog.max_frame_bytes must be at least 64 and max_connections at least 1"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self, max_body_bytes: usize) -> hush_ingest::logs::LogLimits {
+        hush_ingest::logs::LogLimits {
+            max_body_bytes,
+            max_message_bytes: self.max_message_bytes,
+            max_frame_bytes: self.syslog.max_frame_bytes,
+            ..hush_ingest::logs::LogLimits::default()
+        }
+    }
+
+    pub fn defaults(&self) -> hush_ingest::logs::LogDefaults {
+        hush_ingest::logs::LogDefaults {
+            service: self.default_service.clone(),
+            host: self.default_host.clone(),
+        }
+    }
+}

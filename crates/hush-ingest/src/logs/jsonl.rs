@@ -1,0 +1,113 @@
+//! JSON lines over HTTP: one JSON object per line.
+//!
+//! The message is the string in `message_field` (configurable; `message` by default, with `msg`
+//! and `log` tried next). `service`/`service.name`, `host`/`host.name`/`hostname`,
+//! `level`/`severity` and `timestamp`/`time`/`ts` (RFC 3339, or epoch seconds or
+//! milliseconds as a number) are read when present. A line that is not a JSON object, or has
+//! no message, refuses the whole request with its line number, so nothing is half-stored.
+
+use super::{
+    Decoded, Level, LogDefaults, LogError, LogLimits, LogReason, LogRecord, check_body,
+    check_records, cut,
+};
+use serde_json::{Map, Value};
+
+/// Decodes a JSON-lines body (`application/x-ndjson`); blank lines are skipped.
+pub fn decode_json_lines(
+    body: &[u8],
+    message_field: &str,
+    now_ms: i64,
+    defaults: &LogDefaults,
+    limits: &LogLimits,
+) -> Result<Decoded, LogError> {
+    check_body(body.len(), limits)?;
+    let mut out = Decoded::default();
+    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let line_no = i + 1;
+        let raw = raw.trim_ascii();
+        if raw.is_empty() {
+            continue;
+        }
+        check_records(out.records.len() + 1, limits)?;
+        let value: Value = match serde_json::from_slice(raw) {
+            Ok(v) => v,
+            // serde_json refuses invalid UTF-8 inside strings: decode lossily and retry.
+            Err(_) if std::str::from_utf8(raw).is_err() => {
+                out.lossy.invalid_utf8 += 1;
+                serde_json::from_str(&String::from_utf8_lossy(raw))
+                    .map_err(|e| bad_json(line_no, &e))?
+            }
+            Err(e) => return Err(bad_json(line_no, &e)),
+        };
+        let Value::Object(obj) = value else {
+            return Err(LogError::new(
+                LogReason::BadJson,
+                format!("line {line_no}: expected a JSON object"),
+            ));
+        };
+        let message = [message_field, "message", "msg", "log"]
+            .iter()
+            .find_map(|k| obj.get(*k))
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .ok_or_else(|| {
+                LogError::new(
+                    LogReason::MissingMessage,
+                    format!("line {line_no}: no `{message_field}` field"),
+                )
+            })?;
+        let message = cut(message, limits.max_message_bytes, &mut out.lossy);
+        let level = string(&obj, &["level", "severity", "lvl"])
+            .and_then(|s| Level::parse(&s))
+            .unwrap_or_else(|| Level::infer(&message));
+        out.records.push(LogRecord {
+            time: time(&obj).unwrap_or(now_ms),
+            service: string(&obj, &["service", "service.name", "app"])
+                .unwrap_or_else(|| defaults.service.clone()),
+            host: string(&obj, &["host", "host.name", "hostname"])
+                .unwrap_or_else(|| defaults.host.clone()),
+            level,
+            message,
+        });
+    }
+    Ok(out)
+}
+
+fn bad_json(line: usize, e: &serde_json::Error) -> LogError {
+    LogError::new(
+        LogReason::BadJson,
+        format!("line {line} column {}: {e}", e.column()),
+    )
+}
+
+fn string(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| match obj.get(*k) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    })
+}
+
+/// Milliseconds from RFC 3339 text or an epoch number (seconds below 10^11, else ms).
+fn time(obj: &Map<String, Value>) -> Option<i64> {
+    ["timestamp", "time", "ts", "@timestamp"]
+        .iter()
+        .find_map(|k| match obj.get(*k)? {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.timestamp_millis()),
+            Value::Number(n) => {
+                let f = n.as_f64()?;
+                if !f.is_finite() || f < 0.0 || f > 1e15 {
+                    return None;
+                }
+                Some(if f < 1e11 {
+                    (f * 1000.0) as i64
+                } else {
+                    f as i64
+                })
+            }
+            _ => None,
+        })
+}
