@@ -1,7 +1,8 @@
 // Browser tests: Debian's chromium driven by playwright-core against real Hush servers that
 // crates/hush-cli/tests/ui.rs starts. Inputs come from the environment:
 //   DEMO_URL        a `hush demo` server with incidents (open API, so the admin role)
-//   AUTH_URL        a `hush serve` with tokens, holding a series whose labels carry PAYLOAD
+//   AUTH_URL        a `hush serve` with tokens, holding a series whose labels and a log line of
+//                   service postgres whose message carry PAYLOAD
 //   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL
 //   PAYLOAD         the injected markup
 //   SHOTS_DIR       when set, screenshots of each page are written there instead of testing
@@ -201,7 +202,7 @@ async function tests() {
     await page.close();
   });
 
-  await check('a read-only token sees no operator buttons, an operator token does', async () => {
+  await check('a read-only token sees no operator buttons, an operator token does; log text stays text', async () => {
     // `hush serve` stores incidents once the incidents API is in; until then the incident
     // is read from the demo server through the browser (a real server answers, not a mock).
     const native = (await fetch(`${auth}/api/v1/incidents`, { headers: { Authorization: `Bearer ${env('READ_TOKEN')}` } })).status !== 404;
@@ -216,6 +217,11 @@ async function tests() {
       await go(page, path);
       await page.waitForSelector('.incident-title');
       seen[role] = await page.locator('#operator-actions button').count();
+      // The suspect's log line on this server carries the payload: shown as text, not run.
+      await page.waitForSelector('#related-logs', { timeout: 20000 });
+      assert((await page.textContent('#related-logs')).includes(payload), `log text with markup not shown verbatim: ${await page.textContent('#related-logs')}`);
+      assert(await page.evaluate(() => window.__pwned) === undefined, 'a script from a log line ran');
+      assert(await page.locator('#main script, #main img').count() === 0, 'elements were created from a log line');
       await page.close();
     }
     assert(seen.read === 0, `read-only token sees ${seen.read} operator buttons`);

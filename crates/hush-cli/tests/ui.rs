@@ -1,6 +1,6 @@
 //! The web UI in a real browser: Debian's chromium driven by playwright-core (`ui/tests/e2e.mjs`)
 //! against a `hush demo` server with incidents and a `hush serve` with tokens whose stored series
-//! carries injected markup in its labels. Fails when any browser check fails.
+//! labels and log lines carry injected markup. Fails when any browser check fails.
 
 mod support;
 
@@ -231,6 +231,32 @@ fn assets_routes_and_roles_over_http() {
     });
 }
 
+/// A log line of the demo incident's suspect whose message carries `PAYLOAD`: the incident page
+/// lists it under related logs and must show it as text.
+fn ingest_payload_log(rt: &tokio::runtime::Runtime, port: u16) {
+    let line = serde_json::json!({"message": format!("query failed: {PAYLOAD}"), "service": "postgres", "level": "error"});
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/api/v1/logs"))
+            .bearer_auth(WRITE)
+            .body(format!("{line}\n"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "log line refused: {}", r.status());
+    });
+    let (s, j) = get(
+        rt,
+        &format!("http://127.0.0.1:{port}/api/v1/log-templates?service=postgres"),
+        Some(READ),
+    );
+    assert_eq!(s, 200, "{j}");
+    assert!(
+        j.to_string().contains("window.__pwned=1"),
+        "the log line is not in the templates: {j}"
+    );
+}
+
 #[test]
 fn browser_checks_pass() {
     let node = require_binary("node", "nodejs");
@@ -288,6 +314,7 @@ fn browser_checks_pass() {
         ),
     );
     ingest_payload_series(&rt, auth_port);
+    ingest_payload_log(&rt, auth_port);
 
     let out = Command::new(node)
         .arg("tests/e2e.mjs")

@@ -28,6 +28,7 @@ export async function incidentPage(id) {
     h('div', { class: 'grid' },
       await hypotheses(inc),
       topologyPanel(inc, topo),
+      await logsPanel(inc),
       timelinePanel(inc, timeline)));
   let pending = null;
   const stop = subscribe('/api/v1/incidents/stream', (ev, data) => {
@@ -136,4 +137,30 @@ function timelinePanel(i, res) {
     const details = a ? labelsText(a.labels) : e.details && typeof e.details === 'object' ? Object.entries(e.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ') : String(e.details ?? e.text ?? '');
     return h('li', {}, h('span', { class: 'muted' }, fmtTime(e.at)), ' ', h('strong', {}, what), e.actor ? h('span', { class: 'muted' }, ` by ${e.actor}`) : null, details ? h('div', { class: 'details' }, details) : null);
   })));
+}
+
+/** Log anomalies of the suspect (else of the services involved), else its commonest templates. */
+async function logsPanel(i) {
+  const svcs = [...new Set([i.rootCause, ...i.services].filter(Boolean))].slice(0, 3);
+  if (!svcs.length) return panel('Related logs', empty('No service to look up logs for.', null));
+  let items = [];
+  let what = 'anomalies';
+  for (const svc of svcs) {
+    const r = await api(`/api/v1/log-anomalies?${new URLSearchParams({ service: svc, limit: '10' })}`);
+    if (r.status === 404) return panel('Related logs', empty('Log ingestion is not available on this server.', null));
+    items = items.concat(list(r));
+  }
+  if (!items.length) {
+    what = 'templates';
+    const r = await api(`/api/v1/log-templates?${new URLSearchParams({ service: svcs[0], limit: '5' })}`);
+    items = list(r);
+  }
+  if (!items.length) {
+    return panel('Related logs', empty(`No log lines from ${svcs.join(', ')}.`, 'Send logs by OTLP to /v1/logs, JSON lines to /api/v1/logs, or syslog to the configured listener; templates and log anomalies of the services involved appear here.'));
+  }
+  return panel(what === 'anomalies' ? 'Related log anomalies' : `Commonest log templates of ${svcs[0]}`, h('ul', { class: 'list', id: 'related-logs' }, items.slice(0, 10).map((t) => h('li', { class: 'row' },
+    h('code', { class: 'template' }, String(t.template ?? '')),
+    h('div', { class: 'muted' }, [t.template_id ?? t.id, t.service, t.level, t.count !== undefined ? `${t.count} lines` : null, t.time ? fmtTime(t.time) : null].filter((x) => x !== undefined && x !== null && x !== '').join(' · ')),
+    t.explanation ? h('div', {}, String(t.explanation)) : null,
+    Array.isArray(t.examples) && t.examples.length ? h('pre', { class: 'examples' }, t.examples.slice(0, 2).map(String).join('\n')) : null))));
 }
