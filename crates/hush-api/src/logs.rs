@@ -2,9 +2,9 @@
 //! pipeline counters out. Decoding refuses a bad request whole (HTTP 4xx naming the problem)
 //! before anything is mined, so a refusal loses nothing accepted earlier.
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::AppState;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -47,9 +47,19 @@ pub async fn otlp(
         .unwrap_or("");
     let logs = &s.engine.logs;
     let decoded = if ct.starts_with("application/json") {
-        hush_ingest::logs::decode_logs_json(&body, s.engine.clock.now_ms(), &logs.defaults, &logs.limits)
+        hush_ingest::logs::decode_logs_json(
+            &body,
+            s.engine.clock.now_ms(),
+            &logs.defaults,
+            &logs.limits,
+        )
     } else if ct.starts_with("application/x-protobuf") || ct.is_empty() {
-        hush_ingest::logs::decode_logs_protobuf(&body, s.engine.clock.now_ms(), &logs.defaults, &logs.limits)
+        hush_ingest::logs::decode_logs_protobuf(
+            &body,
+            s.engine.clock.now_ms(),
+            &logs.defaults,
+            &logs.limits,
+        )
     } else {
         s.engine.count_rejected_request("unsupported_media_type");
         return Err(ApiError::new(
@@ -77,9 +87,14 @@ pub async fn json_lines(
         .get("message_field")
         .unwrap_or(&logs.config().json_message_field)
         .to_string();
-    let decoded =
-        hush_ingest::logs::decode_json_lines(&body, &field, s.engine.clock.now_ms(), &logs.defaults, &logs.limits)
-            .map_err(|e| refused(&s, e))?;
+    let decoded = hush_ingest::logs::decode_json_lines(
+        &body,
+        &field,
+        s.engine.clock.now_ms(),
+        &logs.defaults,
+        &logs.limits,
+    )
+    .map_err(|e| refused(&s, e))?;
     accept(&s, decoded).await
 }
 
