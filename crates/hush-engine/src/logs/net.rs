@@ -178,10 +178,7 @@ async fn connection(
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = tokio::select! {
-            r = stream.read(&mut buf) => match r {
-                Ok(n) => n,
-                Err(_) => 0,
-            },
+            r = stream.read(&mut buf) => r.unwrap_or_default(),
             _ = stop.changed() => 0,
         };
         let frames = if n == 0 {

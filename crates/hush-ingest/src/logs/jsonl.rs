@@ -99,7 +99,7 @@ fn time(obj: &Map<String, Value>) -> Option<i64> {
                 .map(|t| t.timestamp_millis()),
             Value::Number(n) => {
                 let f = n.as_f64()?;
-                if !f.is_finite() || f < 0.0 || f > 1e15 {
+                if !f.is_finite() || !(0.0..=1e15).contains(&f) {
                     return None;
                 }
                 Some(if f < 1e11 {

@@ -44,7 +44,7 @@ pub fn decode_logs_json(
     convert(&req, now_ms, defaults, limits)
 }
 
-fn attr<'a>(kvs: &'a [KeyValue], key: &str) -> Option<String> {
+fn attr(kvs: &[KeyValue], key: &str) -> Option<String> {
     kvs.iter()
         .find(|kv| kv.key == key)
         .map(|kv| value_string(kv.value.as_ref()))
