@@ -68,3 +68,21 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// Who made a request, for the audit trail: `token:NAME`, or `anonymous` when the API is open.
+pub(crate) fn actor(s: &AppState, h: &axum::http::HeaderMap) -> String {
+    let given = h
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    given
+        .and_then(|g| {
+            s.engine
+                .config
+                .auth
+                .tokens
+                .iter()
+                .find(|t| constant_time_eq(t.token.expose().as_bytes(), g.as_bytes()))
+        })
+        .map_or_else(|| "anonymous".to_string(), |t| format!("token:{}", t.name))
+}

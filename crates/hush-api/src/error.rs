@@ -67,6 +67,49 @@ impl From<hush_query::QueryError> for ApiError {
     }
 }
 
+impl From<hush_ingest::alerts::AlertDecodeError> for ApiError {
+    fn from(e: hush_ingest::alerts::AlertDecodeError) -> Self {
+        use hush_ingest::alerts::AlertDecodeError as E;
+        let status = match e {
+            E::TooManyAlerts { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, "bad_data", format!("{}: {e}", e.reason()))
+    }
+}
+
+impl From<hush_engine::incidents::IncidentError> for ApiError {
+    fn from(e: hush_engine::incidents::IncidentError) -> Self {
+        use hush_engine::incidents::IncidentError as E;
+        match e {
+            E::Invalid(m) => Self::bad_data(m),
+            E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            ),
+            E::Internal(m) => Self::internal("incident processing", m),
+        }
+    }
+}
+
+impl From<hush_sql::SqlError> for ApiError {
+    fn from(e: hush_sql::SqlError) -> Self {
+        use hush_sql::ErrorKind as K;
+        match e.kind() {
+            K::InvalidInput => Self::bad_data(e.to_string()),
+            K::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            K::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable",
+            ),
+            K::Internal => Self::internal("database", e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =

@@ -4,13 +4,17 @@
 //! tests; [`serve`] runs it on an already bound listener until a shutdown signal.
 //! **Invariant:** errors become HTTP responses only in `error.rs`; 5xx bodies hold no internals.
 
+mod alerts;
 mod anomalies;
 mod auth;
 mod error;
+mod incidents;
 mod ingest;
 mod logs;
 mod params;
 mod query;
+mod silences;
+mod topology_file;
 mod ui;
 
 use axum::Router;
@@ -18,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use hush_engine::Engine;
 use hush_engine::config::Role;
 use hush_engine::metrics::HandlerLabel;
@@ -53,15 +57,44 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/log-anomalies", get(logs::anomalies))
         .route("/api/v1/log-stats", get(logs::stats))
         .route("/metrics", get(self_metrics))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/incidents", get(incidents::list))
+        .route("/api/v1/incidents/stream", get(incidents::stream))
+        .route("/api/v1/incidents/{id}", get(incidents::get))
+        .route("/api/v1/incidents/{id}/timeline", get(incidents::timeline))
+        .route("/api/v1/topology/file", get(topology_file::get))
+        .route("/api/v1/silences", get(silences::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
+        ));
+    let operate = Router::new()
+        .route(
+            "/api/v1/incidents/{id}",
+            axum::routing::patch(incidents::patch),
+        )
+        .route("/api/v1/silences", post(silences::add))
+        .route(
+            "/api/v1/silences/{id}",
+            axum::routing::delete(silences::remove),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require(Role::Operator),
+        ));
+    let admin = Router::new()
+        .route("/api/v1/topology/file", put(topology_file::put))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require(Role::Admin),
         ));
     let write = Router::new()
         .route("/api/v1/write", post(ingest::remote_write))
         .route("/v1/metrics", post(ingest::otlp_metrics))
         .route("/v1/logs", post(logs::otlp))
         .route("/api/v1/logs", post(logs::json_lines))
+        .route("/api/v1/alerts", post(alerts::generic))
+        .route("/api/v1/alerts/alertmanager", post(alerts::alertmanager))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Write),
@@ -71,6 +104,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/-/ready", get(ready))
         .route("/api/v1/whoami", get(ui::whoami));
     read.merge(write)
+        .merge(operate)
+        .merge(admin)
         .merge(open)
         .fallback(ui::fallback)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -160,6 +195,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            incidents::close_streams();
+        })
         .await
 }

@@ -1,6 +1,6 @@
 //! The web UI in a real browser: Debian's chromium driven by playwright-core (`ui/tests/e2e.mjs`)
 //! against a `hush demo` server with incidents and a `hush serve` with tokens whose stored series
-//! labels and log lines carry injected markup. Fails when any browser check fails.
+//! labels, log lines and an alert (with the incident it opened) carry injected markup. Fails when any browser check fails.
 
 mod support;
 
@@ -257,6 +257,30 @@ fn ingest_payload_log(rt: &tokio::runtime::Runtime, port: u16) {
     );
 }
 
+/// An alert through the alert API whose label and summary carry `PAYLOAD`: it opens an incident
+/// whose page must show that text as text.
+fn ingest_payload_alert(rt: &tokio::runtime::Runtime, port: u16) -> String {
+    let alert = serde_json::json!([{
+        "labels": {"alertname": "SlowQueries", "service": "postgres", "severity": "critical", "detail": PAYLOAD},
+        "annotations": {"summary": format!("queries are slow {PAYLOAD}")},
+    }]);
+    let (s, j) = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/api/v1/alerts"))
+            .bearer_auth(WRITE)
+            .json(&alert)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<J>().await.unwrap_or(J::Null))
+    });
+    assert_eq!(s, 200, "alert refused: {j}");
+    j["data"]["alerts"][0]["incident"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the alert opened no incident: {j}"))
+        .to_string()
+}
+
 #[test]
 fn browser_checks_pass() {
     let node = require_binary("node", "nodejs");
@@ -315,6 +339,7 @@ fn browser_checks_pass() {
     );
     ingest_payload_series(&rt, auth_port);
     ingest_payload_log(&rt, auth_port);
+    let incident = ingest_payload_alert(&rt, auth_port);
 
     let out = Command::new(node)
         .arg("tests/e2e.mjs")
@@ -325,6 +350,7 @@ fn browser_checks_pass() {
         .env("READ_TOKEN", READ)
         .env("OPERATOR_TOKEN", OPERATOR)
         .env("PAYLOAD", PAYLOAD)
+        .env("AUTH_INCIDENT", &incident)
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);

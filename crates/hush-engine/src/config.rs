@@ -30,6 +30,8 @@ pub struct Config {
     pub topology_file: Option<PathBuf>,
     /// Log ingestion and mining (`docs/logs.md`).
     pub logs: crate::logs::LogsConfig,
+    /// Live correlation of alerts into incidents.
+    pub incidents: crate::incidents::IncidentsConfig,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -95,6 +97,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             topology_file: None,
             logs: crate::logs::LogsConfig::default(),
+            incidents: Default::default(),
         }
     }
 }

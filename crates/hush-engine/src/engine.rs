@@ -25,6 +25,10 @@ pub struct Engine {
     pub clock: crate::clock::Clock,
     /// Log mining, raw lines, template counts and log anomalies.
     pub logs: crate::logs::LogPipeline,
+    /// Live correlation of alerts into incidents (its task starts with [`Engine::start`]).
+    pub incidents: crate::incidents::Incidents,
+    /// Silences of notifications, from the configuration and the API.
+    pub silences: crate::notify::Silences,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -70,6 +74,10 @@ impl Engine {
             &config.data_dir,
             config.limits.max_body_bytes,
         )?;
+        let n = &config.incidents.notifications;
+        crate::notify::validate(n)?;
+        let silences =
+            crate::notify::Silences::load(&n.silences, config.data_dir.join("silences.json"))?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -81,6 +89,8 @@ impl Engine {
             topology: crate::topology::TopologyHolder::new(topology),
             clock: crate::clock::Clock::system(),
             logs,
+            incidents: crate::incidents::Incidents::default(),
+            silences,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -98,6 +108,14 @@ impl Engine {
                 )));
             }
         }
+        tasks.push(tokio::spawn(crate::incidents::run(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
+        tasks.push(tokio::spawn(crate::notify::run(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
         tasks.push(tokio::spawn(maintenance(
             self.clone(),
             self.stop.subscribe(),

@@ -7,6 +7,7 @@
 //! | Prometheus remote_write 1.0 (snappy + protobuf) | [`remote_write::decode`] |
 //! | Prometheus text format 0.0.4 / OpenMetrics 1.0 | [`exposition::parse`], [`exposition::parse_document`] |
 //! | OTLP metrics, protobuf / JSON / already decoded | [`otlp::decode_metrics_protobuf`], [`otlp::decode_metrics_json`], [`otlp::convert`] |
+//! | Alertmanager webhook / generic JSON alerts | [`alerts::decode_alertmanager`], [`alerts::decode_generic`] |
 //! | `timestamp,value` CSV for `hush import` | [`csv::parse`], [`csv::parse_reader`] |
 //! | logs: OTLP, syslog (RFC 5424/3164, TCP framing), JSON lines | [`logs`] |
 //!
@@ -38,6 +39,7 @@ mod error;
 mod limits;
 mod series;
 
+pub mod alerts;
 pub mod csv;
 pub mod exposition;
 pub mod logs;

@@ -164,6 +164,9 @@ const INSERT: &str = "INSERT INTO audit_log (seq, at, actor, action, subject, de
 const PAGE: &str = "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
      FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+const BY_SUBJECT: &str = "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
+     FROM audit_log WHERE subject = $1 ORDER BY seq LIMIT $2";
+
 /// Rows read per round trip while verifying.
 const VERIFY_PAGE: i64 = 1000;
 
@@ -243,6 +246,18 @@ impl SqlStore {
         let rows = crate::store::with_pool!(self, pool => sqlx::query_as::<_, AuditRow>(PAGE)
             .bind(after).bind(i64::from(limit)).fetch_all(pool).await)
         .op("list audit entries")?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    /// Up to `limit` entries about `subject` (an incident's timeline), oldest first.
+    pub async fn list_audit_for(
+        &self,
+        subject: &str,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, SqlError> {
+        let rows = crate::store::with_pool!(self, pool => sqlx::query_as::<_, AuditRow>(BY_SUBJECT)
+            .bind(subject).bind(i64::from(limit)).fetch_all(pool).await)
+        .op("list audit entries of a subject")?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 

@@ -128,7 +128,8 @@ function timelinePanel(i, res) {
   let items = res.ok ? list(res, 'events') : [];
   if (!res.ok && i.members.length) items = i.members.map((a) => ({ at: a.firstSeen, kind: 'alert', alert: a }));
   if (!items.length) {
-    if (!res.ok && res.status !== 404) return panel('Timeline', failure(res));
+    // 400/404: the server's incident store does not know this id (the demo's own incidents).
+    if (!res.ok && res.status !== 404 && res.status !== 400) return panel('Timeline', failure(res));
     return panel('Timeline', empty('No timeline for this incident.', 'Alerts joining, state changes and notes appear here.'));
   }
   return panel('Timeline', h('ol', { class: 'timeline' }, items.map((e) => {

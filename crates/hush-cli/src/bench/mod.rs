@@ -4,7 +4,9 @@
 //!   active series, and bytes per sample on disk after compaction.
 //! - `replay`: the same seeded remote_write stream sent to any receiver (Hush, or Prometheus
 //!   with `--web.enable-remote-write-receiver`), for back-to-back throughput comparisons.
+//! - `alerts`: alerts through HTTP into a running Hush (`bench/alerts.rs`).
 
+mod alerts;
 mod dataset;
 
 use anyhow::Context;
@@ -18,6 +20,9 @@ pub enum BenchCmd {
     Store(StoreArgs),
     /// Send a seeded node_exporter-like remote_write stream to a receiver and time it.
     Replay(ReplayArgs),
+    /// Alerts through HTTP at a target rate: sustained rate, receive-to-incident latency, and
+    /// the incident list's latency.
+    Alerts(alerts::AlertsArgs),
 }
 
 #[derive(clap::Args)]
@@ -58,6 +63,10 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Replay(a) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             tokio::runtime::Runtime::new()?.block_on(replay(a))
+        }
+        BenchCmd::Alerts(a) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            tokio::runtime::Runtime::new()?.block_on(alerts::run(a))
         }
     }
 }

@@ -147,7 +147,9 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
         .context("engine start-up panicked")??;
     let tasks = engine.start();
     let board = Arc::new(board::Board::default());
-    let app = hush_api::router(engine.clone()).merge(board::routes(board.clone()));
+    // The demo's own incident board answers `/api/v1/incidents` (with root causes and the
+    // simulator's verdicts); every other path goes to the server's router.
+    let app = board::routes(board.clone()).fallback_service(hush_api::router(engine.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;

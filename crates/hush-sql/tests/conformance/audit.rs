@@ -51,6 +51,14 @@ pub async fn check(store: &SqlStore, ctx: &Ctx) {
     assert_eq!(listed, appended[..3]);
     let first = store.list_audit(0, 1).await.unwrap();
     assert_eq!(first[0].prev_hash, GENESIS_HASH);
+    // By subject: only that subject's entries, oldest first, ending with the one just appended.
+    let about = store
+        .list_audit_for(&appended[1].subject, 1000)
+        .await
+        .unwrap();
+    assert!(about.iter().all(|e| e.subject == appended[1].subject));
+    assert!(about.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(about.last(), Some(&appended[1]));
 
     tamper(store, ctx, &appended).await;
 }

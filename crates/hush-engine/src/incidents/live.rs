@@ -1,0 +1,553 @@
+//! The incident task: one correlator, the database writes its changes cause, and the events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hush_correlate::{Alert, AlertStatus, Change, Correlator, IncidentId, Topology};
+use hush_sql::{IncidentPatch, IncidentState, NewAlert, NewAuditEntry, NewIncident, Priority};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{Accepted, Command, IncidentError, IncidentEvent, Patch};
+use crate::Engine;
+
+/// How often time moves on without alerts (expiries, grace periods).
+const TICK: Duration = Duration::from_secs(1);
+
+pub(crate) struct Live {
+    pub(super) engine: Arc<Engine>,
+    pub(super) corr: Correlator,
+    /// The topology the correlator was built with, to notice a replacement.
+    pub(super) topo: Option<Arc<Topology>>,
+    /// Correlator incident → stored incident, for incidents that opened.
+    pub(super) ids: HashMap<IncidentId, Uuid>,
+    /// Last `opened_at` given out: kept strictly increasing so it is a unique page cursor.
+    pub(super) last_opened: i64,
+    /// `alertname` of the alert being ingested, for the title of an incident it opens.
+    pub(super) naming: String,
+    /// The services each incident's root cause was last named for.
+    pub(super) explained: HashMap<Uuid, std::collections::BTreeSet<String>>,
+}
+
+fn db_err(e: hush_sql::SqlError) -> IncidentError {
+    IncidentError::Internal(e.to_string())
+}
+
+/// Runs until `stop`: rebuilds from the database, then serves commands and ticks.
+pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let Some(mut rx) = engine.incidents.take_receiver() else {
+        return;
+    };
+    let mut live = loop {
+        match Live::rebuild(engine.clone()).await {
+            Ok(l) => break l,
+            Err(e) => {
+                tracing::error!(error = %e, "rebuilding incidents from the database failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(c) => live.command(c).await,
+                None => return,
+            },
+            _ = tick.tick() => {
+                if let Err(e) = live.tick().await {
+                    tracing::error!(error = %e, "incident upkeep failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+impl Live {
+    async fn command(&mut self, c: Command) {
+        match c {
+            Command::Alerts {
+                alerts,
+                source,
+                reply,
+            } => {
+                let r = self.alerts(alerts, source).await;
+                let _ = reply.send(r);
+            }
+            Command::Patch {
+                id,
+                patch,
+                actor,
+                reply,
+            } => {
+                let r = self.patch(id, patch, &actor).await;
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    async fn tick(&mut self) -> Result<(), IncidentError> {
+        let current = self.engine.topology.get().map(|t| t.graph);
+        let same = match (&current, &self.topo) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            // A new topology changes how alerts relate; the correlator is rebuilt over it from
+            // the stored open incidents, as at start.
+            let rebuilt = Live::rebuild(self.engine.clone())
+                .await
+                .map_err(|e| IncidentError::Internal(e.to_string()))?;
+            *self = rebuilt;
+        }
+        let now = self.engine.clock.now_ms();
+        let changes = self.corr.advance(now);
+        self.apply(changes, None, now).await
+    }
+
+    /// Correlates and stores a batch. Every alert is checked before any is stored.
+    async fn alerts(
+        &mut self,
+        mut alerts: Vec<Alert>,
+        source: &'static str,
+    ) -> Result<Vec<Accepted>, IncidentError> {
+        let limits = self.corr.config().limits;
+        for (i, a) in alerts.iter_mut().enumerate() {
+            a.validate(&limits)
+                .map_err(|e| IncidentError::Invalid(format!("alert {i}: {e}")))?;
+        }
+        let now = self.engine.clock.now_ms();
+        let changes = self.corr.advance(now);
+        self.apply(changes, None, now).await?;
+        let mut out = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            let row = stored(&a, source)?;
+            let (row, _) = self.engine.db.upsert_alert(&row).await.map_err(db_err)?;
+            let fp = a.fingerprint.clone();
+            self.naming = a.label("alertname").unwrap_or("alert").to_string();
+            let o = self
+                .corr
+                .ingest(a, now)
+                .map_err(|e| IncidentError::Invalid(e.to_string()))?;
+            self.apply(o.changes, Some((&fp, row.id)), now).await?;
+            let incident = self.ids.get(&o.incident).copied();
+            if let Some(inc) = incident
+                && !o.duplicate
+            {
+                self.engine
+                    .db
+                    .attach_alert(inc, row.id, now)
+                    .await
+                    .map_err(db_err)?;
+            }
+            out.push(Accepted {
+                fingerprint: fp,
+                incident,
+                duplicate: o.duplicate,
+                flapping: o.flapping,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Writes what the correlator changed. `current` is the alert being ingested (its row is
+    /// known without a lookup).
+    pub(super) async fn apply(
+        &mut self,
+        changes: Vec<Change>,
+        current: Option<(&str, Uuid)>,
+        now: i64,
+    ) -> Result<(), IncidentError> {
+        for c in changes {
+            match c {
+                Change::Opened { incident, .. } => self.open(incident, current, now).await?,
+                Change::Grew { incident, .. } => {
+                    self.sync(incident, "grew", None, now).await?;
+                    if let Some(&uuid) = self.ids.get(&incident) {
+                        self.explain(incident, uuid, now).await?;
+                    }
+                }
+                Change::Reprioritised { incident, .. } => {
+                    self.sync(incident, "reprioritised", None, now).await?
+                }
+                Change::Flapping { incident, .. } => {
+                    self.sync(incident, "flapping", None, now).await?
+                }
+                Change::Resolved { incident, at } => {
+                    self.sync(incident, "resolved", Some(IncidentState::Resolved), at)
+                        .await?
+                }
+                Change::Reopened { incident } => {
+                    self.sync(incident, "reopened", Some(IncidentState::Open), now)
+                        .await?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn open(
+        &mut self,
+        id: IncidentId,
+        current: Option<(&str, Uuid)>,
+        now: i64,
+    ) -> Result<(), IncidentError> {
+        let Some(inc) = self.corr.incident(id) else {
+            return Ok(());
+        };
+        let opened_at = now.max(self.last_opened.saturating_add(1));
+        self.last_opened = opened_at;
+        let new = NewIncident {
+            title: title(inc, &self.naming),
+            priority: priority(inc.priority),
+            opened_at,
+            payload: payload(inc, &Value::Null),
+        };
+        let fps: Vec<String> = inc.fingerprints.iter().cloned().collect();
+        let db = &self.engine.db;
+        let row = db.create_incident(&new).await.map_err(db_err)?;
+        self.ids.insert(id, row.id);
+        for fp in fps {
+            let alert = match current {
+                Some((c, aid)) if c == fp => Some(aid),
+                _ => db
+                    .get_alert_by_fingerprint(&fp)
+                    .await
+                    .map_err(db_err)?
+                    .map(|a| a.id),
+            };
+            if let Some(aid) = alert {
+                db.attach_alert(row.id, aid, now).await.map_err(db_err)?;
+            }
+        }
+        self.audit(
+            "engine",
+            "incident.open",
+            row.id,
+            json!({"title": row.title, "priority": row.priority.level()}),
+            now,
+        )
+        .await?;
+        self.emit("opened", &row, now);
+        self.explain(id, row.id, now).await
+    }
+
+    /// Names the incident's root cause (live RCA over the stored series, the topology and the
+    /// changes) when it opens and whenever its set of services changes, and stores it with the
+    /// incident. Analysis failing is logged, never fatal to correlation.
+    async fn explain(&mut self, id: IncidentId, uuid: Uuid, now: i64) -> Result<(), IncidentError> {
+        let Some(inc) = self.corr.incident(id) else {
+            return Ok(());
+        };
+        if self.explained.get(&uuid) == Some(&inc.services) {
+            return Ok(());
+        }
+        let services = inc.services.clone();
+        let onset = inc.started_at;
+        self.explained.insert(uuid, services.clone());
+        let named = match crate::rca::analyze_incident(&self.engine, &services, onset, now).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, incident = %uuid, "root-cause analysis failed");
+                return Ok(());
+            }
+        };
+        let db = &self.engine.db;
+        let Some(existing) = db.get_incident(uuid).await.map_err(db_err)? else {
+            return Ok(());
+        };
+        let value = serde_json::to_value(&named).unwrap_or(Value::Null);
+        if existing.payload.get("root_cause") == Some(&value) {
+            return Ok(());
+        }
+        let mut payload = existing.payload.clone();
+        payload["root_cause"] = value.clone();
+        let patch = IncidentPatch {
+            payload: Some(payload),
+            ..IncidentPatch::default()
+        };
+        let row = db
+            .update_incident(uuid, &patch, now)
+            .await
+            .map_err(db_err)?;
+        self.audit(
+            "engine",
+            "incident.root_cause",
+            uuid,
+            json!({ "root_cause": value }),
+            now,
+        )
+        .await?;
+        self.emit("explained", &row, now);
+        Ok(())
+    }
+
+    /// Brings the stored incident in line with the correlator's, optionally moving its state.
+    async fn sync(
+        &mut self,
+        id: IncidentId,
+        kind: &'static str,
+        state: Option<IncidentState>,
+        at: i64,
+    ) -> Result<(), IncidentError> {
+        let (Some(&uuid), Some(inc)) = (self.ids.get(&id), self.corr.incident(id)) else {
+            return Ok(());
+        };
+        let db = &self.engine.db;
+        let Some(existing) = db.get_incident(uuid).await.map_err(db_err)? else {
+            return Ok(());
+        };
+        // Growth of an incident an operator closed by hand opens it again.
+        let state = match (state, kind) {
+            (None, "grew") if existing.state == IncidentState::Resolved => {
+                Some(IncidentState::Open)
+            }
+            (s, _) => s,
+        };
+        let patch = IncidentPatch {
+            state: state.filter(|s| *s != existing.state),
+            priority: Some(priority(inc.priority)),
+            payload: Some(payload(inc, &existing.payload)),
+            ..IncidentPatch::default()
+        };
+        let moved = patch.state;
+        let row = db.update_incident(uuid, &patch, at).await.map_err(db_err)?;
+        if let Some(s) = moved {
+            let action = match s {
+                IncidentState::Resolved => "incident.resolve",
+                IncidentState::Open => "incident.reopen",
+                IncidentState::Acknowledged => "incident.acknowledge",
+            };
+            self.audit("engine", action, uuid, json!({"reason": kind}), at)
+                .await?;
+        }
+        self.emit(kind, &row, at);
+        Ok(())
+    }
+
+    async fn patch(
+        &mut self,
+        id: Uuid,
+        p: Patch,
+        actor: &str,
+    ) -> Result<hush_sql::Incident, IncidentError> {
+        let state = match p.state.as_deref() {
+            None => None,
+            Some("acknowledged") => Some(IncidentState::Acknowledged),
+            Some("resolved") => Some(IncidentState::Resolved),
+            Some("open") => Some(IncidentState::Open),
+            Some(other) => {
+                return Err(IncidentError::Invalid(format!(
+                    "`state` is `{other}`; expected acknowledged, resolved or open"
+                )));
+            }
+        };
+        if let Some(n) = &p.note
+            && (n.trim().is_empty() || n.len() > 10_000)
+        {
+            return Err(IncidentError::Invalid(
+                "`note` must be between 1 and 10000 bytes".into(),
+            ));
+        }
+        if p.assignee.as_ref().is_some_and(|a| a.len() > 200) {
+            return Err(IncidentError::Invalid(
+                "`assignee` is longer than 200 bytes".into(),
+            ));
+        }
+        if state.is_none() && p.note.is_none() && p.assignee.is_none() {
+            return Err(IncidentError::Invalid(
+                "nothing to change: give `state`, `assignee` or `note`".into(),
+            ));
+        }
+        let db = &self.engine.db;
+        let existing = db
+            .get_incident(id)
+            .await
+            .map_err(db_err)?
+            .ok_or(IncidentError::NotFound(id))?;
+        let now = self.engine.clock.now_ms();
+        let mut payload = existing.payload.clone();
+        if let Some(a) = &p.assignee
+            && let Some(obj) = payload.as_object_mut()
+        {
+            let v = if a.is_empty() {
+                Value::Null
+            } else {
+                Value::String(a.clone())
+            };
+            obj.insert("assignee".into(), v);
+        }
+        let patch = IncidentPatch {
+            state: state.filter(|s| *s != existing.state),
+            payload: p.assignee.is_some().then_some(payload),
+            ..IncidentPatch::default()
+        };
+        let row = db.update_incident(id, &patch, now).await.map_err(db_err)?;
+        if let Some(s) = patch.state {
+            let (action, kind) = match s {
+                IncidentState::Acknowledged => ("incident.acknowledge", "acknowledged"),
+                IncidentState::Resolved => ("incident.resolve", "resolved"),
+                IncidentState::Open => ("incident.reopen", "reopened"),
+            };
+            self.audit(
+                actor,
+                action,
+                id,
+                json!({"from": existing.state.as_str()}),
+                now,
+            )
+            .await?;
+            self.emit(kind, &row, now);
+        }
+        if let Some(a) = &p.assignee {
+            self.audit(actor, "incident.assign", id, json!({"assignee": a}), now)
+                .await?;
+            self.emit("assigned", &row, now);
+        }
+        if let Some(n) = &p.note {
+            self.audit(actor, "incident.note", id, json!({"text": n}), now)
+                .await?;
+            self.emit("note", &row, now);
+        }
+        Ok(row)
+    }
+
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: Uuid,
+        details: Value,
+        at: i64,
+    ) -> Result<(), IncidentError> {
+        self.engine
+            .db
+            .append_audit(&NewAuditEntry {
+                at,
+                actor: actor.to_string(),
+                action: action.to_string(),
+                subject: subject.to_string(),
+                details,
+            })
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn emit(&self, kind: &'static str, row: &hush_sql::Incident, at: i64) {
+        let alerts = row
+            .payload
+            .get("alerts")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let strings = |k: &str| -> Vec<String> {
+            row.payload
+                .get(k)
+                .and_then(Value::as_array)
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        // No subscriber is not an error: the stream is for whoever listens now.
+        let _ = self.engine.incidents.events().send(IncidentEvent {
+            kind,
+            incident: row.id,
+            state: row.state.as_str().to_string(),
+            priority: format!("P{}", row.priority.level()),
+            title: row.title.clone(),
+            alerts,
+            services: strings("services"),
+            teams: strings("teams"),
+            at,
+        });
+    }
+}
+
+/// The row an alert is stored as.
+fn stored(a: &Alert, source: &str) -> Result<NewAlert, IncidentError> {
+    let labels =
+        hush_model::Labels::from_pairs(a.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| IncidentError::Invalid(format!("alert `{}`: {e}", a.fingerprint)))?;
+    Ok(NewAlert {
+        fingerprint: a.fingerprint.clone(),
+        source: source.to_string(),
+        name: a.label("alertname").unwrap_or("").to_string(),
+        labels,
+        annotations: a.annotations.clone(),
+        severity: a.label("severity").unwrap_or("").to_string(),
+        status: match a.status {
+            AlertStatus::Firing => hush_sql::AlertStatus::Firing,
+            AlertStatus::Resolved => hush_sql::AlertStatus::Resolved,
+        },
+        starts_at: a.starts_at,
+        ends_at: a.ends_at,
+        received_at: a.received_at,
+    })
+}
+
+fn priority(p: hush_correlate::Priority) -> Priority {
+    let level = match p {
+        hush_correlate::Priority::P1 => 1,
+        hush_correlate::Priority::P2 => 2,
+        hush_correlate::Priority::P3 => 3,
+        hush_correlate::Priority::P4 => 4,
+        hush_correlate::Priority::P5 => 5,
+    };
+    Priority::new(level).unwrap_or(Priority::P5)
+}
+
+fn title(inc: &hush_correlate::Incident, name: &str) -> String {
+    let services: Vec<&str> = inc.services.iter().map(String::as_str).take(3).collect();
+    let what = if services.is_empty() {
+        "unknown service".to_string()
+    } else {
+        services.join(", ")
+    };
+    format!("{name} on {what}")
+}
+
+/// The engine's view of an incident, keeping the fields operators own (`assignee`).
+fn payload(inc: &hush_correlate::Incident, old: &Value) -> Value {
+    json!({
+        "correlator_id": inc.id.0,
+        "alerts": inc.alerts,
+        "fingerprints": inc.fingerprints.len(),
+        "services": inc.services,
+        "instances": inc.instances.iter().take(50).collect::<Vec<_>>(),
+        "teams": inc.teams,
+        "severity": inc.severity(),
+        "reasons": inc.reasons,
+        "flapping": inc.flapping,
+        "rule": inc.rule,
+        "assignee": old.get("assignee").cloned().unwrap_or(Value::Null),
+        "root_cause": old.get("root_cause").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// Reads back the correlator's alert from a stored row (for the rebuild).
+pub(super) fn from_row(a: &hush_sql::Alert) -> Alert {
+    Alert {
+        fingerprint: a.fingerprint.clone(),
+        status: AlertStatus::Firing,
+        labels: a
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect(),
+        annotations: a.annotations.clone(),
+        starts_at: a.starts_at,
+        ends_at: None,
+        received_at: a.first_seen,
+    }
+}

@@ -1,0 +1,204 @@
+//! Live correlation: alerts from the API go through one `hush_correlate::Correlator` (the same
+//! engine code as `hush correlate`'s replay, here with wall-clock time) on one task fed by a
+//! bounded channel; alerts, incidents, membership and every state change are written to the
+//! SQL store (`Engine::db`) before the sender is answered, and broadcast for the live stream.
+//!
+//! One task owns the correlator and is the only writer of incidents, so an operator's
+//! acknowledgement and the engine's growth of the same incident cannot overwrite each other:
+//! operator changes are sent to the task as commands too.
+//!
+//! At start the task rebuilds the correlator from the database: the alerts of every incident
+//! not yet resolved are replayed in the order they arrived, so a restart keeps open incidents
+//! and keeps growing them.
+
+mod live;
+mod reload;
+
+use hush_correlate::Alert;
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::config::PromDuration;
+
+pub(crate) use live::run;
+
+/// `incidents:` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// An incident resolves this long after its last alert resolved.
+    pub grace_period: PromDuration,
+    /// Episodes of one alert within `flap_window` that make it flapping.
+    pub flap_count: usize,
+    pub flap_window: PromDuration,
+    pub notifications: crate::notify::NotifyConfig,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        let d = hush_correlate::Config::default();
+        Self {
+            grace_period: PromDuration(std::time::Duration::from_millis(d.grace_ms as u64)),
+            flap_count: d.flap_count,
+            flap_window: PromDuration(std::time::Duration::from_millis(d.flap_window_ms as u64)),
+            notifications: Default::default(),
+        }
+    }
+}
+
+impl IncidentsConfig {
+    pub(crate) fn correlator_config(&self) -> hush_correlate::Config {
+        let ms = |d: PromDuration| i64::try_from(d.0.as_millis()).unwrap_or(i64::MAX);
+        hush_correlate::Config {
+            grace_ms: ms(self.grace_period),
+            flap_count: self.flap_count.max(2),
+            flap_window_ms: ms(self.flap_window),
+            ..hush_correlate::Config::default()
+        }
+    }
+}
+
+/// Why a request to the incident task failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    /// The input is wrong; nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("incident `{0}` not found")]
+    NotFound(Uuid),
+    /// The task is stopping or gone.
+    #[error("incident processing is not running")]
+    Unavailable,
+    /// The database failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What became of one accepted alert.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Accepted {
+    pub fingerprint: String,
+    /// The incident it belongs to, once that incident is open.
+    pub incident: Option<Uuid>,
+    /// A re-send of an episode already seen.
+    pub duplicate: bool,
+    pub flapping: bool,
+}
+
+/// An operator's change to an incident (`PATCH /api/v1/incidents/{id}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    /// `acknowledged` or `resolved` (or `open` to take an acknowledgement back).
+    pub state: Option<String>,
+    /// Who is on it; an empty string clears it.
+    pub assignee: Option<String>,
+    /// A note for the timeline.
+    pub note: Option<String>,
+}
+
+/// A change the live stream reports (`GET /api/v1/incidents/stream`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IncidentEvent {
+    /// `opened`, `grew`, `reprioritised`, `flapping`, `resolved`, `reopened`, `acknowledged`,
+    /// `assigned`, `note`.
+    pub kind: &'static str,
+    pub incident: Uuid,
+    pub state: String,
+    pub priority: String,
+    pub title: String,
+    pub alerts: usize,
+    pub services: Vec<String>,
+    pub teams: Vec<String>,
+    pub at: i64,
+}
+
+pub(crate) enum Command {
+    Alerts {
+        alerts: Vec<Alert>,
+        source: &'static str,
+        reply: oneshot::Sender<Result<Vec<Accepted>, IncidentError>>,
+    },
+    Patch {
+        id: Uuid,
+        patch: Patch,
+        actor: String,
+        reply: oneshot::Sender<Result<hush_sql::Incident, IncidentError>>,
+    },
+}
+
+/// The handle the API talks to; the task behind it is started by `Engine::start`.
+pub struct Incidents {
+    tx: mpsc::Sender<Command>,
+    rx: parking_lot::Mutex<Option<mpsc::Receiver<Command>>>,
+    events: broadcast::Sender<IncidentEvent>,
+}
+
+/// Commands waiting for the task; senders wait (backpressure) when it is full.
+const QUEUE: usize = 1024;
+
+impl Default for Incidents {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let (events, _) = broadcast::channel(4096);
+        Self {
+            tx,
+            rx: parking_lot::Mutex::new(Some(rx)),
+            events,
+        }
+    }
+}
+
+impl Incidents {
+    /// Correlates and stores `alerts` from `source`; answers once they are stored.
+    pub async fn submit(
+        &self,
+        alerts: Vec<Alert>,
+        source: &'static str,
+    ) -> Result<Vec<Accepted>, IncidentError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Alerts {
+                alerts,
+                source,
+                reply,
+            })
+            .await
+            .map_err(|_| IncidentError::Unavailable)?;
+        rx.await.map_err(|_| IncidentError::Unavailable)?
+    }
+
+    /// Applies an operator's change through the task.
+    pub async fn patch(
+        &self,
+        id: Uuid,
+        patch: Patch,
+        actor: String,
+    ) -> Result<hush_sql::Incident, IncidentError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Patch {
+                id,
+                patch,
+                actor,
+                reply,
+            })
+            .await
+            .map_err(|_| IncidentError::Unavailable)?;
+        rx.await.map_err(|_| IncidentError::Unavailable)?
+    }
+
+    /// Live changes from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<IncidentEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<Command>> {
+        self.rx.lock().take()
+    }
+
+    pub(crate) fn events(&self) -> &broadcast::Sender<IncidentEvent> {
+        &self.events
+    }
+}
