@@ -31,7 +31,8 @@ const ctx = await chromium.launchPersistentContext(profile, {
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-await ctx.route(/\/api\/v1\/incidents(\?|$)/, (r) => r.fulfill({ status: 200, contentType: 'application/json', body }));
+// REAL=1: the server's own incidents (e.g. after `hush bench alerts`), nothing generated.
+if (!process.env.REAL) await ctx.route(/\/api\/v1\/incidents(\?|$)/, (r) => r.fulfill({ status: 200, contentType: 'application/json', body }));
 for (const [name, path, sel] of [['overview', '/', '#open-incidents'], ['incident list', '/incidents?state=all', '#incident-table tbody tr']]) {
   const times = [];
   for (let i = 0; i < runs; i++) {
@@ -46,7 +47,7 @@ for (const [name, path, sel] of [['overview', '/', '#open-incidents'], ['inciden
     await page.close();
   }
   times.sort((a, b) => a - b);
-  console.log(`${name}, ${n} incidents: median ${times[Math.floor(runs / 2)]} ms, max ${times[runs - 1]} ms over ${runs} loads`);
+  console.log(`${name}, ${process.env.REAL ? 'server' : n} incidents: median ${times[Math.floor(runs / 2)]} ms, max ${times[runs - 1]} ms over ${runs} loads`);
 }
 await ctx.close();
 rmSync(profile, { recursive: true, force: true });
