@@ -14,10 +14,15 @@ export function incident(i) {
     summary: x.summary ?? x.explanation ?? null,
     evidence: Array.isArray(x.evidence) ? x.evidence : [],
   }));
+  // The server's live RCA: `rootCause: {service, summary, evidence, ranked}`.
+  const rco = rc && typeof rc === 'object' ? rc : {};
   if (!hypotheses.length && rootCause) {
-    const evidence = Array.isArray(i.evidence) ? i.evidence.slice() : [];
+    const evidence = Array.isArray(rco.evidence) ? rco.evidence.slice() : Array.isArray(i.evidence) ? i.evidence.slice() : [];
     if (i.change) evidence.unshift(`change: ${i.change}`);
-    hypotheses.push({ service: String(rootCause), score: null, summary: i.summary ?? null, evidence });
+    hypotheses.push({ service: String(rootCause), score: null, summary: rco.summary ?? i.summary ?? null, evidence });
+  }
+  for (const s of Array.isArray(rco.ranked) ? rco.ranked.map(String) : []) {
+    if (!hypotheses.some((x) => x.service === s)) hypotheses.push({ service: s, score: null, summary: null, evidence: [] });
   }
   // The demo's ranked suspects, best first: the others are the alternatives.
   if (Array.isArray(i.suspects)) {

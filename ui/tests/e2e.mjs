@@ -80,7 +80,7 @@ function assert(cond, msg) {
 async function firstIncidentPath(base) {
   const r = await (await fetch(`${base}/api/v1/incidents?limit=1000`)).json();
   const list = Array.isArray(r.data) ? r.data : [];
-  const withRc = list.find((i) => i.root_cause || (i.hypotheses && i.hypotheses.length)) || list[0];
+  const withRc = list.find((i) => i.root_cause || (i.rootCause && i.rootCause.service) || (i.hypotheses && i.hypotheses.length)) || list[0];
   assert(withRc, `no incidents at ${base}`);
   return `/incidents/${encodeURIComponent(withRc.id)}`;
 }

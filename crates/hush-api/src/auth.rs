@@ -11,6 +11,10 @@ use hush_engine::config::Role;
 use std::future::Future;
 use std::pin::Pin;
 
+/// Who is calling (`token:<name>`), for the audit log; absent when the API is open.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub String);
+
 type Mw = fn(State<AppState>, Request, Next) -> Pin<Box<dyn Future<Output = Response> + Send>>;
 
 /// A middleware admitting requests whose token has at least `role`.
@@ -23,7 +27,7 @@ pub(crate) fn require(role: Role) -> Mw {
     }
 }
 
-async fn check(State(s): State<AppState>, req: Request, next: Next, need: Role) -> Response {
+async fn check(State(s): State<AppState>, mut req: Request, next: Next, need: Role) -> Response {
     let tokens = &s.engine.config.auth.tokens;
     if tokens.is_empty() {
         return next.run(req).await;
@@ -57,7 +61,11 @@ async fn check(State(s): State<AppState>, req: Request, next: Next, need: Role) 
             ),
         )
         .into_response(),
-        Some(_) => next.run(req).await,
+        Some(t) => {
+            req.extensions_mut()
+                .insert(Caller(format!("token:{}", t.name)));
+            next.run(req).await
+        }
     }
 }
 

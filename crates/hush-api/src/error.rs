@@ -110,6 +110,19 @@ impl From<hush_sql::SqlError> for ApiError {
     }
 }
 
+impl From<hush_remediate::controller::RemediationError> for ApiError {
+    fn from(e: hush_remediate::controller::RemediationError) -> Self {
+        use hush_remediate::controller::RemediationError as E;
+        match e {
+            E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::Conflict(_) | E::KillSwitch => {
+                Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            E::Audit(_) => Self::internal("append to the audit log", e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =

@@ -116,6 +116,7 @@ pub async fn list(
         } else {
             want as u32
         }),
+        ..IncidentFilter::default()
     };
     let mut out = Vec::new();
     let mut next = None;

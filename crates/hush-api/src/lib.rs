@@ -8,11 +8,13 @@ mod alerts;
 mod anomalies;
 mod auth;
 mod error;
+mod forecast;
 mod incidents;
 mod ingest;
 mod logs;
 mod params;
 mod query;
+mod remediation;
 mod silences;
 mod topology_file;
 mod ui;
@@ -56,6 +58,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/log-templates", get(logs::templates))
         .route("/api/v1/log-anomalies", get(logs::anomalies))
         .route("/api/v1/log-stats", get(logs::stats))
+        .route("/api/v1/forecast", get(forecast::forecast))
+        .route("/api/v1/capacity", get(forecast::capacity))
         .route("/metrics", get(self_metrics))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/incidents", get(incidents::list))
@@ -64,6 +68,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/incidents/{id}/timeline", get(incidents::timeline))
         .route("/api/v1/topology/file", get(topology_file::get))
         .route("/api/v1/silences", get(silences::list))
+        .merge(remediation_read())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Read),
@@ -78,6 +83,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/api/v1/silences/{id}",
             axum::routing::delete(silences::remove),
         )
+        .merge(remediation_operate())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require(Role::Operator),
@@ -113,6 +119,28 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(max_body, body_limit_message))
         .with_state(state)
+}
+
+fn remediation_read() -> Router<AppState> {
+    use remediation as r;
+    Router::new()
+        .route("/api/v1/runbooks", get(r::runbooks))
+        .route("/api/v1/remediation/runs", get(r::runs))
+        .route("/api/v1/remediation/runs/{id}", get(r::run))
+        .route(
+            "/api/v1/remediation/incidents/{id}/runbooks",
+            get(r::ranked),
+        )
+        .route("/api/v1/audit", get(r::audit))
+        .route("/api/v1/audit/export", get(r::export))
+}
+
+fn remediation_operate() -> Router<AppState> {
+    use remediation as r;
+    Router::new()
+        .route("/api/v1/remediation/runs/{id}/approve", post(r::approve))
+        .route("/api/v1/remediation/runs/{id}/dry-run", post(r::dry_run))
+        .route("/api/v1/remediation/kill-switch", post(r::kill_switch))
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

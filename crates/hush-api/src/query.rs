@@ -12,7 +12,7 @@ use hush_query::{Value, format_sample_value, timestamp_seconds};
 use serde_json::{Map, Value as J, json};
 
 /// Adapts the store to the evaluator's read trait.
-struct StoreSource(hush_store::Store);
+pub(crate) struct StoreSource(hush_store::Store);
 
 impl hush_query::Storage for StoreSource {
     fn select(
@@ -31,7 +31,7 @@ fn ok(data: J) -> Json<J> {
     Json(json!({ "status": "success", "data": data }))
 }
 
-fn labels_json(l: &Labels) -> J {
+pub(crate) fn labels_json(l: &Labels) -> J {
     J::Object(
         l.iter()
             .map(|l| (l.name.clone(), J::String(l.value.clone())))
@@ -39,7 +39,7 @@ fn labels_json(l: &Labels) -> J {
     )
 }
 
-fn point(t: i64, v: f64) -> J {
+pub(crate) fn point(t: i64, v: f64) -> J {
     json!([timestamp_seconds(t), format_sample_value(v)])
 }
 
@@ -74,7 +74,7 @@ fn engine(state: &AppState) -> hush_query::Engine<StoreSource> {
 }
 
 /// Runs a query off the async threads: evaluation is CPU-bound and reads block files.
-async fn evaluate<F>(state: AppState, f: F) -> Result<Value, ApiError>
+pub(crate) async fn evaluate<F>(state: AppState, f: F) -> Result<Value, ApiError>
 where
     F: FnOnce(hush_query::Engine<StoreSource>) -> Result<Value, hush_query::QueryError>
         + Send

@@ -1,8 +1,10 @@
 //! The `hush` binary: a thin layer of argument parsing over the library crates.
 
+mod audit;
 mod bench;
 mod demo;
 mod import;
+mod runbooks;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the server fed by a simulated shop that misbehaves, naming each incident's root cause.
     Demo(demo::DemoArgs),
+    /// The tamper-evident audit log: verify the chain, export it.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -57,7 +62,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigCmd {
-    /// Check a configuration file; errors name the line and column.
+    /// Check a configuration file (and its runbooks); errors name the line and column.
     Check { file: PathBuf },
 }
 
@@ -90,14 +95,12 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Config(ConfigCmd::Check { file }) => {
             match hush_engine::config::Config::load(&file) {
-                Ok(_) => {
-                    println!("{}: ok", file.display());
-                    Ok(())
-                }
+                Ok(cfg) => runbooks::check(&cfg).map(|()| println!("{}: ok", file.display())),
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
         }
         Command::Import(a) => import::run(a),
+        Command::Audit(c) => audit::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Detect(a) => hush_eval::detect::run(a),
         Command::Simulate(a) => hush_eval::simulate::run(a),

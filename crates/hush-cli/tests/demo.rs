@@ -1,6 +1,6 @@
-//! `hush demo` end to end: the server comes up, the simulated fault opens an incident whose
-//! named root cause is the simulator's truth, `GET /api/v1/incidents` shows it, and SIGINT
-//! stops everything cleanly.
+//! `hush demo` end to end: the server comes up, the simulated estate's metrics, logs and
+//! alerts reach it through its public APIs, the server's own incident names the simulator's
+//! true root cause, `GET /api/v1/incidents` shows it, and SIGINT stops everything cleanly.
 
 mod support;
 
@@ -52,9 +52,10 @@ fn demo_names_the_true_root_cause_in_the_api() {
         while Instant::now() < deadline {
             if let Ok(r) = c.get(&url).send().await
                 && let Ok(j) = r.json::<J>().await
-                && let Some(hit) = j["data"]
-                    .as_array()
-                    .and_then(|l| l.iter().find(|i| i["root_cause"] == want.as_str()))
+                && let Some(hit) = j["data"].as_array().and_then(|l| {
+                    l.iter()
+                        .find(|i| i["rootCause"]["service"] == want.as_str())
+                })
             {
                 return Some(hit.clone());
             }
@@ -63,11 +64,20 @@ fn demo_names_the_true_root_cause_in_the_api() {
         None
     });
     let hit = found.unwrap_or_else(|| panic!("no incident named {want}; output:\n{}", log()));
-    for field in ["id", "opened", "priority", "services", "alerts", "evidence"] {
+    for field in [
+        "id",
+        "openedAt",
+        "priority",
+        "services",
+        "alerts",
+        "rootCause",
+    ] {
         assert!(!hit[field].is_null(), "missing `{field}` in {hit}");
     }
     assert!(
-        hit["evidence"].as_array().is_some_and(|e| !e.is_empty()),
+        hit["rootCause"]["evidence"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
         "{hit}"
     );
 

@@ -312,10 +312,10 @@ fn browser_checks_pass() {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (_, j) = get(&rt, &format!("{demo}/api/v1/incidents"), None);
-        if j["data"]
-            .as_array()
-            .is_some_and(|l| l.iter().any(|i| i["root_cause"].is_string()))
-        {
+        if j["data"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|i| i["root_cause"].is_string() || i["rootCause"]["service"].is_string())
+        }) {
             break;
         }
         assert!(

@@ -32,6 +32,10 @@ pub struct Config {
     pub logs: crate::logs::LogsConfig,
     /// Live correlation of alerts into incidents.
     pub incidents: crate::incidents::IncidentsConfig,
+    /// Runbooks, executors and guardrails (see docs/remediation.md).
+    pub remediation: hush_remediate::RemediationConfig,
+    /// Capacity resources, forecasts of their exhaustion and predictive alerts.
+    pub capacity: crate::capacity::CapacitySettings,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -98,6 +102,8 @@ impl Default for Config {
             topology_file: None,
             logs: crate::logs::LogsConfig::default(),
             incidents: Default::default(),
+            remediation: hush_remediate::RemediationConfig::default(),
+            capacity: Default::default(),
         }
     }
 }
@@ -376,6 +382,12 @@ impl Config {
                 message: format!("detection.series: {message}"),
             })?;
         }
+        self.capacity
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
         if let Some(s) = self.detection.sensitivity
             && !(s > 0.0 && s <= 1.0)
         {
@@ -388,6 +400,12 @@ impl Config {
             path: path.into(),
             message,
         })?;
+        self.remediation
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
         let mut names = std::collections::BTreeSet::new();
         for t in &self.auth.tokens {
             if t.token.expose().len() < 16 {

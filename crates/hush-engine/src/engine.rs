@@ -29,6 +29,10 @@ pub struct Engine {
     pub incidents: crate::incidents::Incidents,
     /// Silences of notifications, from the configuration and the API.
     pub silences: crate::notify::Silences,
+    /// Runbooks and runs, when `remediation.runbooks_dir` is set.
+    pub remediation: Option<Arc<hush_remediate::Remediator>>,
+    /// Capacity resources and their predictive alerts.
+    pub capacity: crate::capacity::Capacity,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -78,6 +82,8 @@ impl Engine {
         crate::notify::validate(n)?;
         let silences =
             crate::notify::Silences::load(&n.silences, config.data_dir.join("silences.json"))?;
+        let remediation = crate::remediation::open(&config, &db, &store)?;
+        let capacity = crate::capacity::Capacity::new(config.capacity.clone())?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -91,6 +97,8 @@ impl Engine {
             logs,
             incidents: crate::incidents::Incidents::default(),
             silences,
+            remediation,
+            capacity,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -121,6 +129,16 @@ impl Engine {
             self.stop.subscribe(),
         )));
         tasks.extend(crate::logs::start(self, &self.stop));
+        tasks.push(tokio::spawn(crate::remediation::run(
+            self.clone(),
+            self.stop.subscribe(),
+        )));
+        if !self.config.capacity.resources.is_empty() {
+            tasks.push(tokio::spawn(crate::capacity::run(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+        }
         self.ready.store(true, Ordering::Release);
         tasks
     }
@@ -182,6 +200,8 @@ impl Engine {
         for t in tasks {
             let _ = t.await;
         }
+        // After the listeners stopped, so no line arrives once the segment is sealed.
+        self.logs.close();
         if let Err(e) = self.store.sync().await {
             tracing::error!(error = %e, "final wal sync failed");
         }

@@ -4,6 +4,7 @@
 //! **Invariant:** every task it starts listens to one stop signal, and [`Engine::shutdown`]
 //! waits for them before the final WAL sync.
 
+pub mod capacity;
 pub mod clock;
 pub mod config;
 pub mod detection;
@@ -14,6 +15,7 @@ pub mod logs;
 pub mod metrics;
 pub mod notify;
 pub mod rca;
+pub mod remediation;
 pub mod scrape;
 pub mod selector;
 pub mod topology;

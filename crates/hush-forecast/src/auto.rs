@@ -42,11 +42,11 @@ impl AutoConfig {
             candidates.push(ModelSpec::SeasonalNaive { period: p });
         }
         if let Some(&first) = periods.first() {
-            candidates.push(ModelSpec::MstlEts {
+            candidates.push(ModelSpec::MstlHolt {
                 periods: vec![first],
             });
             if periods.len() > 1 {
-                candidates.push(ModelSpec::MstlEts {
+                candidates.push(ModelSpec::MstlHolt {
                     periods: periods.clone(),
                 });
             }
@@ -54,11 +54,11 @@ impl AutoConfig {
         candidates.push(ModelSpec::Theta {
             period: periods.first().copied(),
         });
-        candidates.push(ModelSpec::Ets);
+        candidates.push(ModelSpec::Holt);
         candidates.push(ModelSpec::Naive);
         Self {
             candidates,
-            origins: 2,
+            origins: 3,
             blend: 2,
             scale_lag: periods.first().copied().unwrap_or(1),
         }
@@ -129,10 +129,9 @@ impl AutoForecaster {
             if n < origins * hb + spec.min_len() {
                 continue;
             }
-            let runs: Option<Vec<PointForecast>> = (1..=origins)
-                .map(|o| spec.fit_forecast(&y[..n - o * hb], hb).ok())
-                .collect();
-            let Some(runs) = runs else { continue };
+            let Ok(runs) = spec.backtest(y, hb, origins) else {
+                continue;
+            };
             let abs_err: f64 = runs
                 .iter()
                 .enumerate()

@@ -165,3 +165,34 @@ fn huge_magnitudes_and_negative_values_are_fine() {
     let neg: Vec<f64> = daily_cycle(24 * 10).iter().map(|v| 50.0 - v).collect();
     assert_well_formed(&hourly().forecast(&neg, 24, 0.8).unwrap(), 24);
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            6 => -1e6..1e6f64,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(0.0),
+            1 => -1e15..1e15f64,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever arrives — short, gappy, flat, infinite, huge — the forecaster answers with a
+        /// well-formed forecast or an error, never a panic or a non-finite band.
+        #[test]
+        fn never_panics_and_bands_are_well_formed(
+            y in prop::collection::vec(value(), 0..400),
+            h in 1usize..60,
+        ) {
+            if let Ok(f) = hourly().forecast(&y, h, 0.9) {
+                assert_well_formed(&f, h);
+            }
+        }
+    }
+}

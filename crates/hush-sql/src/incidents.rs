@@ -120,6 +120,10 @@ pub struct IncidentFilter {
     pub opened_since: Option<i64>,
     /// Only opened before this time, epoch ms.
     pub opened_before: Option<i64>,
+    /// Only changed at or after this time, epoch ms: how a poller finds new and updated
+    /// incidents without a notification channel. When set, rows come least recently updated
+    /// first, so a poller can page by moving `updated_since` to the last row's time.
+    pub updated_since: Option<i64>,
     /// Most rows to return ([`crate::DEFAULT_LIMIT`] if unset).
     pub limit: Option<u32>,
 }
@@ -249,7 +253,8 @@ impl SqlStore {
         row.map(IncidentRow::into_incident).transpose()
     }
 
-    /// Incidents matching `filter`, most recently opened first.
+    /// Incidents matching `filter`, most recently opened first (least recently updated first
+    /// with `updated_since`).
     pub async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, SqlError> {
         let mut select = Select::new(&format!("SELECT {COLUMNS} FROM incidents"));
         if let Some(state) = filter.state {
@@ -264,7 +269,14 @@ impl SqlStore {
         if let Some(before) = filter.opened_before {
             select.and("opened_at", "<", Bind::Int(before));
         }
-        let (sql, binds) = select.finish("opened_at DESC, id DESC", filter.limit);
+        if let Some(since) = filter.updated_since {
+            select.and("updated_at", ">=", Bind::Int(since));
+        }
+        let order = match filter.updated_since {
+            Some(_) => "updated_at ASC, id ASC",
+            None => "opened_at DESC, id DESC",
+        };
+        let (sql, binds) = select.finish(order, filter.limit);
         let rows = with_pool!(self, pool => bind_all!(
             sqlx::query_as::<_, IncidentRow>(sqlx::AssertSqlSafe(sql.clone())), &binds)
             .fetch_all(pool)

@@ -1,11 +1,7 @@
-//! The incidents as the demo shows them, shared between the driver (which writes) and
-//! `GET /api/v1/incidents` (which reads).
+//! The incidents as the demo shows them: the server's incidents with the simulator's truth.
 
-use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 /// One incident with its named root cause.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +19,8 @@ pub struct View {
     /// The chain from the suspect to the symptom in one line.
     pub summary: Option<String>,
     pub evidence: Vec<String>,
+    /// The top suspects in rank order.
+    pub ranked: Vec<String>,
     /// The simulator's root cause for the fault most of its alerts belong to; `None` for noise.
     pub truth: Option<String>,
     /// `right`, `wrong`, `noise` or `abstained`.
@@ -52,18 +50,4 @@ impl Board {
     pub fn snapshot(&self) -> Vec<View> {
         self.lock().clone()
     }
-}
-
-/// `GET /api/v1/incidents`, to merge into the server's router.
-pub fn routes(board: Arc<Board>) -> Router {
-    Router::new()
-        .route("/api/v1/incidents", get(list))
-        .with_state(board)
-}
-
-async fn list(State(board): State<Arc<Board>>) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "status": "success",
-        "data": board.snapshot(),
-    }))
 }

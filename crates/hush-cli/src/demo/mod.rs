@@ -2,19 +2,17 @@
 //! accelerated time, with incidents and their named root causes in the terminal and at
 //! `GET /api/v1/incidents`.
 //!
-//! Metrics go to the server by remote_write as any Prometheus' would (so queries and live
-//! detection see them); alerts go through the correlator and incidents through root-cause ranking, with
-//! the simulator's ground truth to say whether the named cause is right.
+//! Everything goes to the server through its public APIs, as real sources would send it:
+//! metrics by remote_write, logs by OTLP, changes to the change API and alerts as
+//! Alertmanager webhooks; the incidents and root causes shown are the server's own, scored
+//! against the simulator's ground truth. The server's clock follows simulated time.
 
 mod board;
 mod driver;
-mod estate;
 pub mod eval;
-// Alerts, changes, logs and traces switch to their public APIs as those endpoints land.
-#[allow(dead_code)]
+mod follow;
 mod publish;
 mod summary;
-mod tracker;
 
 use anyhow::{Context, bail};
 use hush_engine::Engine;
@@ -136,8 +134,15 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
             (t.path().to_path_buf(), Some(t))
         }
     };
+    // The estate's service graph, as an operator would give it in `topology_file`.
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("failed to create `{}`", data_dir.display()))?;
+    let topology = data_dir.join("topology.yaml");
+    std::fs::write(&topology, hush_sim::Estate::shop().topology_yaml())
+        .with_context(|| format!("failed to write `{}`", topology.display()))?;
     let mut config = Config {
         data_dir,
+        topology_file: Some(topology),
         ..Config::default()
     };
     config.listen.value = args.listen;
@@ -145,11 +150,16 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
     let engine = tokio::task::spawn_blocking(move || Engine::open(config))
         .await
         .context("engine start-up panicked")??;
+    // The run ends about now, so the data sits where dashboards look ("the last 2 hours").
+    // The engine's clock follows simulated time from before its tasks start.
+    let horizon_ms = args.duration.as_millis() as i64;
+    let start_ms = (chrono::Utc::now().timestamp_millis() - horizon_ms) / STEP_MS * STEP_MS;
+    engine.clock.set(start_ms);
     let tasks = engine.start();
     let board = Arc::new(board::Board::default());
     // The demo's own incident board answers `/api/v1/incidents` (with root causes and the
     // simulator's verdicts); every other path goes to the server's router.
-    let app = board::routes(board.clone()).fallback_service(hush_api::router(engine.clone()));
+    let app = hush_api::router(engine.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
@@ -185,7 +195,7 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
     println!("  {}", scenario.description());
     println!(
         "  API: http://{}/api/v1/incidents   (PromQL: http://{}/api/v1/query)",
-        args.listen, args.listen
+        listen_addr, listen_addr
     );
     println!("  data: {}", engine.config.data_dir.display());
     println!("  Ctrl-C stops.\n");
@@ -194,15 +204,19 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
         scenario,
         seed: args.seed,
         speed: args.speed,
-        horizon_ms: args.duration.as_millis() as i64,
+        horizon_ms,
         step_ms: STEP_MS,
+        start_ms,
+        verbose: true,
     };
     let publisher = publish::Publisher::new(listen_addr)?;
-    let result = driver::drive(&engine, setup, &publisher, board, stop_rx.clone()).await;
+    let result = driver::drive(&engine, setup, &publisher, board.clone(), stop_rx.clone())
+        .await
+        .map(|run| summary::verdict(&run.truth, &board.snapshot(), run.end_ms));
     if result.is_ok() && !args.exit && !*stop_rx.borrow() {
         println!(
             "\nThe run is over; the API stays up at http://{}/api/v1/incidents until Ctrl-C.",
-            args.listen
+            listen_addr
         );
         let mut s = stop_rx.clone();
         let _ = s.wait_for(|s| *s).await;

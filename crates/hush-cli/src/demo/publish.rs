@@ -93,6 +93,7 @@ impl Publisher {
     }
 
     /// A batch of spans by OTLP/HTTP JSON.
+    #[allow(dead_code)] // sent once the server takes OTLP traces
     pub async fn traces(&self, spans: &[Span]) -> anyhow::Result<()> {
         if spans.is_empty() {
             return Ok(());

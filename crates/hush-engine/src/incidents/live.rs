@@ -13,6 +13,9 @@ use uuid::Uuid;
 use super::{Accepted, Command, IncidentError, IncidentEvent, Patch};
 use crate::Engine;
 
+/// Least time between two root-cause analyses of a growing incident (same services).
+const RCA_EVERY_MS: i64 = 60_000;
+
 /// How often time moves on without alerts (expiries, grace periods).
 const TICK: Duration = Duration::from_secs(1);
 
@@ -27,8 +30,8 @@ pub(crate) struct Live {
     pub(super) last_opened: i64,
     /// `alertname` of the alert being ingested, for the title of an incident it opens.
     pub(super) naming: String,
-    /// The services each incident's root cause was last named for.
-    pub(super) explained: HashMap<Uuid, std::collections::BTreeSet<String>>,
+    /// Per incident: the services and alert count its root cause was last named for, and when.
+    pub(super) explained: HashMap<Uuid, (std::collections::BTreeSet<String>, usize, i64)>,
 }
 
 fn db_err(e: hush_sql::SqlError) -> IncidentError {
@@ -247,12 +250,21 @@ impl Live {
         let Some(inc) = self.corr.incident(id) else {
             return Ok(());
         };
-        if self.explained.get(&uuid) == Some(&inc.services) {
+        // Again when new services join, or when it grew and a minute has passed: more of the
+        // fault is visible by then. Not on every alert: storms must not queue analyses.
+        let due = match self.explained.get(&uuid) {
+            None => true,
+            Some((services, alerts, at)) => {
+                *services != inc.services || (*alerts != inc.alerts && now - *at >= RCA_EVERY_MS)
+            }
+        };
+        if !due {
             return Ok(());
         }
         let services = inc.services.clone();
         let onset = inc.started_at;
-        self.explained.insert(uuid, services.clone());
+        self.explained
+            .insert(uuid, (services.clone(), inc.alerts, now));
         let named = match crate::rca::analyze_incident(&self.engine, &services, onset, now).await {
             Ok(n) => n,
             Err(e) => {

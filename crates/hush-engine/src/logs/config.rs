@@ -122,3 +122,39 @@ impl LogsConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn parse(s: &str) -> Result<Config, String> {
+        Config::parse(s, Path::new("hush.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn logs_section_parses_and_is_off_by_default() {
+        let c = parse("").unwrap();
+        assert!(c.logs.syslog.udp.is_none() && c.logs.syslog.tcp.is_none());
+        let c = parse(
+            "logs:\n  retention: 3d\n  json_message_field: msg\n  syslog:\n    udp: 127.0.0.1:5514\n    tcp: 127.0.0.1:5515\n",
+        )
+        .unwrap();
+        assert_eq!(c.logs.retention.0.as_secs(), 3 * 86_400);
+        assert_eq!(c.logs.json_message_field, "msg");
+        assert_eq!(c.logs.syslog.tcp.unwrap().port(), 5515);
+    }
+
+    #[test]
+    fn bad_logs_values_are_named() {
+        let e = parse("logs:\n  surge_factor: 0.5\n").unwrap_err();
+        assert!(
+            e.contains("logs.surge_factor must be greater than 1"),
+            "{e}"
+        );
+        let e = parse("logs:\n  syslog:\n    udp: nowhere\n").unwrap_err();
+        assert!(e.starts_with("hush.yaml:3:"), "{e}");
+        let e = parse("logs:\n  sylog: {}\n").unwrap_err();
+        assert!(e.contains("sylog"), "{e}");
+    }
+}

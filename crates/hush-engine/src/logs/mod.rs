@@ -144,7 +144,8 @@ impl LogPipeline {
         series
     }
 
-    /// At shutdown: seals whatever is open and saves the state (open minutes included).
+    /// At shutdown, once the listeners have stopped: seals whatever is open and saves the
+    /// state (open minutes included).
     pub fn close(&self) {
         let mut state = self.state.lock();
         if let Err(e) = state.save(&self.state_path) {

@@ -103,8 +103,6 @@ async fn flusher(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::error!(error = %e, "storing log template counts failed"),
         }
     }
-    let e = engine.clone();
-    let _ = tokio::task::spawn_blocking(move || e.logs.close()).await;
 }
 
 fn ingest(engine: &Engine, frame: &[u8]) {
@@ -178,7 +176,8 @@ async fn connection(
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = tokio::select! {
-            r = stream.read(&mut buf) => r.unwrap_or_default(),
+            // A read error ends the connection like a close does.
+            r = stream.read(&mut buf) => r.unwrap_or(0),
             _ = stop.changed() => 0,
         };
         let frames = if n == 0 {

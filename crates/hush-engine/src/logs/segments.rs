@@ -5,8 +5,8 @@
 //! written to a temporary name, synced and renamed. The name carries the time range of its
 //! lines, so a query opens only the files that overlap it, and retention deletes whole files
 //! by arrival time. gzip (flate2's pure-Rust backend) rather than zstd: no C library in the
-//! build, and log text still compresses about ten times. Lines of the open segment are lost
-//! on a crash (at most one flush interval, or a minute); a clean shutdown seals it.
+//! build, and log text still shrinks about eight times (measured in docs/logs.md). Lines of
+//! the open segment are lost on a crash (at most a minute's); a clean shutdown seals it.
 
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};

@@ -159,5 +159,16 @@ pub async fn analyze_incident(
         .await
         .map_err(|e| anyhow::anyhow!("reading changes for root-cause analysis: {e}"))?;
     let changes: Vec<ChangeEvent> = events.iter().filter_map(change_of).collect();
-    name_cause(&graph, &signals, &changes, services, onset_ms, now_ms)
+    let named = name_cause(&graph, &signals, &changes, services, onset_ms, now_ms);
+    tracing::debug!(
+        services = reach.len(),
+        series = series.len(),
+        signals = signals.series(&[]).len(),
+        changes = changes.len(),
+        onset_ms,
+        now_ms,
+        named = ?named.as_ref().ok().and_then(|n| n.as_ref().map(|n| n.service.clone())),
+        "root-cause analysis"
+    );
+    named
 }

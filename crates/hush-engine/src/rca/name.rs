@@ -19,6 +19,8 @@ pub struct Named {
     pub summary: String,
     /// Each step in plain words.
     pub evidence: Vec<String>,
+    /// The top suspects in rank order (the named one first), at most five.
+    pub ranked: Vec<String>,
 }
 
 /// The incident's services and everything they call, directly or not: a cause lies
@@ -76,9 +78,16 @@ pub fn name_cause(
     if !matches!(report.verdict, Verdict::Ranked) {
         return Ok(None);
     }
+    let ranked: Vec<String> = report
+        .hypotheses
+        .iter()
+        .map(|h| h.service.clone())
+        .take(5)
+        .collect();
     Ok(report.hypotheses.into_iter().next().map(|h| Named {
         service: h.service,
         summary: h.summary,
         evidence: h.evidence.into_iter().map(|e| e.text).collect(),
+        ranked,
     }))
 }

@@ -117,6 +117,15 @@ impl Exhaustion {
         }
     }
 
+    /// The model behind the estimate: `line+profile(288)` (a line through the current regime
+    /// plus an additive profile of that many steps), or `line` without a season.
+    pub fn model_name(&self) -> String {
+        match self.fit.profile.len() {
+            0 => "line".to_string(),
+            p => format!("line+profile({p})"),
+        }
+    }
+
     /// How much to add to the limit so the upper band stays below it, with the configured
     /// headroom free, until `safe_until`. Zero when the current limit already suffices.
     pub fn recommend(&self, safe_until: Timestamp, headroom: f64) -> Recommendation {
@@ -236,6 +245,33 @@ pub fn time_to_exhaustion(
         step: grid.step,
         z,
     })
+}
+
+/// How well the capacity model forecasts this series: fitted without the last cycle (a fifth
+/// of the history when that is shorter) and scored on it by mean absolute error scaled by the
+/// mean absolute one-step change (MASE with lag 1). `None` when the history is too short to
+/// hold anything out or never moves.
+pub fn backtest_mase(grid: &Grid, config: &CapacityConfig) -> Option<f64> {
+    let y = prepare(&grid.values).ok()?.values;
+    let period = usize::try_from(config.season / grid.step.max(1)).unwrap_or(0);
+    let hold = period.max(1).min(y.len() / 5);
+    if hold == 0 || y.len() - hold < 3 {
+        return None;
+    }
+    let (train, test) = y.split_at(y.len() - hold);
+    let scale =
+        train.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (train.len() - 1) as f64;
+    if scale <= 0.0 {
+        return None;
+    }
+    let fit = trend::fit(train, period);
+    let mae = test
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v - fit.mean_at(train.len() + i)).abs())
+        .sum::<f64>()
+        / hold as f64;
+    Some(mae / scale)
 }
 
 /// Like [`time_to_exhaustion`] for a resource that runs out by falling to `floor` (free bytes

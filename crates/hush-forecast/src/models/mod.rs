@@ -6,6 +6,7 @@
 //! and seasonal uncertainty) still ends up with honest bands.
 
 mod ets;
+mod holt;
 mod mstl;
 mod simple;
 mod theta;
@@ -51,6 +52,15 @@ pub enum ModelSpec {
         /// Season lengths in steps, shortest first.
         periods: Vec<usize>,
     },
+    /// Additive-error non-seasonal ETS (A,N,N / A,A,N / A,Ad,N by AICc), fitted here by grid
+    /// search on closed-form state updates: the same family as [`Self::Ets`] without the
+    /// multiplicative forms, roughly 100 times cheaper.
+    Holt,
+    /// MSTL decomposition with [`Self::Holt`] on the seasonally adjusted series.
+    MstlHolt {
+        /// Season lengths in steps, shortest first.
+        periods: Vec<usize>,
+    },
     /// The Theta method (Assimakopoulos & Nikolopoulos 2000) in its SES-with-drift form
     /// (Hyndman & Billah 2003), on a classically deseasonalised series when `period` is set.
     Theta {
@@ -75,6 +85,11 @@ impl ModelSpec {
                 let p: Vec<String> = periods.iter().map(usize::to_string).collect();
                 format!("mstl_theta({})", p.join(","))
             }
+            Self::Holt => "holt".into(),
+            Self::MstlHolt { periods } => {
+                let p: Vec<String> = periods.iter().map(usize::to_string).collect();
+                format!("mstl_holt({})", p.join(","))
+            }
             Self::Theta { period: Some(p) } => format!("theta({p})"),
             Self::Theta { period: None } => "theta".into(),
         }
@@ -87,11 +102,11 @@ impl ModelSpec {
             Self::Naive2 { .. } => 2,
             Self::SeasonalNaive { period } => *period,
             // augurs' AutoETS refuses n <= free parameters + 4; keep a margin for damped trend.
-            Self::Ets => 12,
+            Self::Ets | Self::Holt => 12,
             // STL needs two full cycles of the longest season.
-            Self::MstlEts { periods } | Self::MstlTheta { periods } => {
-                2 * periods.iter().copied().max().unwrap_or(1) + 1
-            }
+            Self::MstlEts { periods }
+            | Self::MstlTheta { periods }
+            | Self::MstlHolt { periods } => 2 * periods.iter().copied().max().unwrap_or(1) + 1,
             // Theta drops the season by itself when the series is too short to test it.
             Self::Theta { .. } => 4,
         }
@@ -107,7 +122,9 @@ impl ModelSpec {
             | Self::Theta {
                 period: Some(period),
             } => (*period < 2).then_some(*period),
-            Self::MstlEts { periods } | Self::MstlTheta { periods } => periods
+            Self::MstlEts { periods }
+            | Self::MstlTheta { periods }
+            | Self::MstlHolt { periods } => periods
                 .iter()
                 .copied()
                 .find(|&p| p < 2)
@@ -136,13 +153,21 @@ impl ModelSpec {
             Self::Ets => ets::auto_ets(y, horizon),
             Self::MstlEts { periods } => ets::mstl_ets(y, periods, horizon),
             Self::Naive2 { period } => theta::naive2(y, *period, horizon),
-            Self::MstlTheta { periods } => mstl::mstl_theta(y, periods, horizon),
+            Self::MstlTheta { periods } => {
+                mstl::mstl_with(y, periods, horizon, |x, h| theta::theta(x, None, h))
+            }
+            Self::Holt => holt::holt(y, horizon),
+            Self::MstlHolt { periods } => mstl::mstl_with(y, periods, horizon, holt::holt),
             Self::Theta { period } => theta::theta(y, *period, horizon),
         }
         .map_err(|reason| ForecastError::Model {
             model: self.name(),
             reason,
         })?;
+        self.check(fc)
+    }
+
+    fn check(&self, fc: PointForecast) -> Result<PointForecast> {
         if fc.point.iter().chain(&fc.sd).all(|v| v.is_finite()) {
             Ok(fc)
         } else {
@@ -151,5 +176,52 @@ impl ModelSpec {
                 reason: "produced non-finite values".into(),
             })
         }
+    }
+
+    /// Backtest forecasts of `h` steps from the origins `y.len() - o * h`, `o = 1..=origins`
+    /// (in that order), each using only the values before its origin.
+    ///
+    /// [`Self::Holt`] is fitted once, at the earliest origin, and its states are run on to the
+    /// later ones (its updates are closed-form); [`Self::MstlHolt`] also decomposes once there.
+    /// Other models are refitted per origin.
+    ///
+    /// # Errors
+    /// As [`Self::fit_forecast`] for any origin.
+    pub fn backtest(&self, y: &[f64], h: usize, origins: usize) -> Result<Vec<PointForecast>> {
+        let n = y.len();
+        let cuts: Vec<usize> = (1..=origins)
+            .map(|o| n.checked_sub(o * h))
+            .collect::<Option<_>>()
+            .ok_or(ForecastError::TooShort {
+                observed: n,
+                min: origins * h,
+            })?;
+        let first = *cuts.last().unwrap_or(&n);
+        let model_err = |reason| ForecastError::Model {
+            model: self.name(),
+            reason,
+        };
+        let runs = match self {
+            Self::Holt | Self::MstlHolt { .. } if first < self.min_len() => {
+                return Err(ForecastError::TooShort {
+                    observed: first,
+                    min: self.min_len(),
+                });
+            }
+            Self::Holt => holt::Holt::fit(&y[..first])
+                .map_err(model_err)?
+                .forecasts_at(y, &cuts, h),
+            Self::MstlHolt { periods } => {
+                self.validate()?;
+                mstl::mstl_holt_backtest(y, periods, &cuts, h).map_err(model_err)?
+            }
+            _ => {
+                return cuts
+                    .iter()
+                    .map(|&c| self.fit_forecast(&y[..c], h))
+                    .collect();
+            }
+        };
+        runs.into_iter().map(|fc| self.check(fc)).collect()
     }
 }

@@ -35,6 +35,9 @@ pub struct Framer {
     buf: Vec<u8>,
     max: usize,
     skip: Skip,
+    /// Bytes of an unfinished newline frame already searched for `\n`, so a peer trickling
+    /// a long line byte by byte costs linear, not quadratic, time.
+    scanned: usize,
 }
 
 /// Longest octet count prefix accepted (digits); longer is a framing error.
@@ -46,6 +49,7 @@ impl Framer {
             buf: Vec::new(),
             max: max_frame_bytes.max(1),
             skip: Skip::None,
+            scanned: 0,
         }
     }
 
@@ -95,6 +99,7 @@ impl Framer {
         {
             out.push(too_large(self.buf.len(), self.max, "newline-terminated"));
             self.buf.clear();
+            self.scanned = 0;
             self.skip = Skip::ToNewline;
         }
         out
@@ -109,6 +114,7 @@ impl Framer {
     /// partial octet-counted frame is a framing error.
     pub fn finish(&mut self) -> Option<Frame> {
         let rest = std::mem::take(&mut self.buf);
+        self.scanned = 0;
         let skipping = self.skip != Skip::None;
         self.skip = Skip::None;
         if skipping || rest.trim_ascii().is_empty() {
@@ -174,9 +180,23 @@ impl Framer {
         self.newline_frame(pos)
     }
 
-    fn newline_frame(&self, pos: usize) -> Option<(Option<Frame>, usize)> {
+    fn newline_frame(&mut self, pos: usize) -> Option<(Option<Frame>, usize)> {
         let rest = &self.buf[pos..];
-        let i = rest.iter().position(|&b| b == b'\n')?;
+        // Only a frame at the start of the buffer can have been searched by an earlier push.
+        let from = if pos == 0 {
+            self.scanned.min(rest.len())
+        } else {
+            0
+        };
+        let Some(i) = rest[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| i + from)
+        else {
+            self.scanned = rest.len();
+            return None;
+        };
+        self.scanned = 0;
         if i > self.max {
             return Some((
                 Some(too_large(i, self.max, "newline-terminated")),

@@ -84,7 +84,7 @@ fn bad_json(line: usize, e: &serde_json::Error) -> LogError {
 
 fn string(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| match obj.get(*k) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => Some(super::name(s)),
         _ => None,
     })
 }

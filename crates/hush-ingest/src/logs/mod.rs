@@ -272,6 +272,18 @@ pub(crate) fn cut(mut s: String, max: usize, lossy: &mut Lossy) -> String {
     s
 }
 
+/// Longest service or host name kept: they become label values and map keys.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// A service or host name cut to [`MAX_NAME_BYTES`] at a character boundary.
+pub(crate) fn name(s: &str) -> String {
+    let mut end = s.len().min(MAX_NAME_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 pub(crate) fn check_body(len: usize, limits: &LogLimits) -> Result<(), LogError> {
     if len > limits.max_body_bytes {
         return Err(LogError::new(

@@ -7,7 +7,7 @@
 
 use super::{
     Decoded, Level, LogDefaults, LogError, LogLimits, LogReason, LogRecord, check_body,
-    check_records, cut,
+    check_records, cut, name,
 };
 use crate::otlp::value_string;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -47,7 +47,7 @@ pub fn decode_logs_json(
 fn attr(kvs: &[KeyValue], key: &str) -> Option<String> {
     kvs.iter()
         .find(|kv| kv.key == key)
-        .map(|kv| value_string(kv.value.as_ref()))
+        .map(|kv| name(&value_string(kv.value.as_ref())))
         .filter(|s| !s.is_empty())
 }
 

@@ -61,7 +61,7 @@ pub fn decode_syslog(
                 None => Level::infer(message),
             };
             let name = |s: Option<&str>, default: &str| match s {
-                Some(v) if !v.is_empty() && v != "-" => v.to_string(),
+                Some(v) if !v.is_empty() && v != "-" => super::name(v),
                 _ => default.to_string(),
             };
             LogRecord {

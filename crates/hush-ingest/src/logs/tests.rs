@@ -271,3 +271,34 @@ fn level_inference_needs_a_shouted_or_bracketed_word() {
     assert_eq!(Level::infer("[warn] disk 91% full"), Level::Warn);
     assert_eq!(Level::infer("the error rate is fine"), Level::Unknown);
 }
+
+#[test]
+fn framer_handles_a_line_trickled_byte_by_byte() {
+    let mut f = Framer::new(1 << 20);
+    let line: Vec<u8> = (0..50_000).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut got = Vec::new();
+    for b in line.iter().chain(b"\n5 hello") {
+        got.extend(f.push(std::slice::from_ref(b)));
+    }
+    let want = [Frame::Message(line), Frame::Message(b"hello".to_vec())];
+    assert!(
+        got == want,
+        "{:?}",
+        messages(&got).iter().map(String::len).collect::<Vec<_>>()
+    );
+    assert_eq!(f.finish(), None);
+}
+
+#[test]
+fn service_and_host_names_are_bounded() {
+    let body = format!(
+        "{{\"message\":\"m\",\"service\":\"{}\",\"host\":\"h{}\"}}",
+        "s".repeat(5000),
+        "é".repeat(3000)
+    );
+    let out =
+        decode_json_lines(body.as_bytes(), "message", NOW, &d(), &LogLimits::default()).unwrap();
+    assert_eq!(out.records[0].service.len(), MAX_NAME_BYTES);
+    // "h" then two-byte characters: the cut falls back to a character boundary.
+    assert_eq!(out.records[0].host.len(), MAX_NAME_BYTES - 1);
+}

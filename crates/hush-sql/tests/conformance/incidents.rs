@@ -18,7 +18,63 @@ fn incident(title: &str, priority: u8, opened_at: i64) -> NewIncident {
 pub async fn check(store: &SqlStore) {
     lifecycle(store).await;
     filters(store).await;
+    updated_since(store).await;
     membership(store).await;
+}
+
+/// A poller sees an incident again when it changes, and not before.
+async fn updated_since(store: &SqlStore) {
+    let base = 5_000_000_i64;
+    let a = store
+        .create_incident(&incident("poll a", 3, base))
+        .await
+        .unwrap();
+    let b = store
+        .create_incident(&incident("poll b", 3, base + 10))
+        .await
+        .unwrap();
+    let since = |t: i64| async move {
+        let mut titles: Vec<String> = store
+            .list_incidents(&IncidentFilter {
+                updated_since: Some(t),
+                opened_since: Some(base),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.title)
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(since(base).await, ["poll a", "poll b"]);
+    assert_eq!(since(base + 5).await, ["poll b"]);
+    assert!(since(base + 11).await.is_empty());
+    // Changing the older one brings it back, with its new time.
+    let patch = IncidentPatch {
+        title: Some("poll a2".to_owned()),
+        ..Default::default()
+    };
+    let changed = store
+        .update_incident(a.id, &patch, base + 50)
+        .await
+        .unwrap();
+    assert_eq!(changed.updated_at, base + 50);
+    assert_eq!(since(base + 11).await, ["poll a2"]);
+    assert_eq!(b.updated_at, base + 10);
+    // A poller pages in update order: the least recently updated first.
+    let page = store
+        .list_incidents(&IncidentFilter {
+            updated_since: Some(base),
+            opened_since: Some(base),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].title, "poll b");
 }
 
 async fn lifecycle(store: &SqlStore) {
