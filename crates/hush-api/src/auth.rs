@@ -70,7 +70,7 @@ async fn check(State(s): State<AppState>, mut req: Request, next: Next, need: Ro
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a token matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

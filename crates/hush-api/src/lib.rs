@@ -19,6 +19,7 @@ mod remediation;
 mod service_graph;
 mod silences;
 mod topology_file;
+mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -53,6 +54,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/labels", get(query::labels).post(query::labels))
         .route("/api/v1/label/{name}/values", get(query::label_values))
         .route("/api/v1/status/buildinfo", get(query::buildinfo))
+        .route("/api/v1/status/config", get(ui::config))
         .route("/api/v1/anomalies", get(anomalies::list))
         .route("/api/v1/logs", get(logs::list))
         .route("/api/v1/log-templates", get(logs::templates))
@@ -112,14 +114,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         ));
     let open = Router::new()
         .route("/-/healthy", get(|| async { "Hush is Healthy.\n" }))
-        .route("/-/ready", get(ready));
+        .route("/-/ready", get(ready))
+        .route("/api/v1/whoami", get(ui::whoami));
     read.merge(write)
         .merge(operate)
         .merge(admin)
         .merge(open)
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-        })
+        .fallback(ui::fallback)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Larger bodies are refused before they are read, with the limit named.
         .layer(DefaultBodyLimit::max(max_body))

@@ -1,0 +1,262 @@
+// Browser tests: Debian's chromium driven by playwright-core against real Hush servers that
+// crates/hush-cli/tests/ui.rs starts. Inputs come from the environment:
+//   DEMO_URL        a `hush demo` server with incidents (open API, so the admin role)
+//   AUTH_URL        a `hush serve` with tokens, holding a series whose labels and a log line of
+//                   service postgres whose message carry PAYLOAD
+//   AUTH_INCIDENT   the id of the incident an alert carrying PAYLOAD opened on AUTH_URL
+//   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL
+//   PAYLOAD         the injected markup
+//   SHOTS_DIR       when set, screenshots of each page are written there instead of testing
+import { chromium } from 'playwright-core';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as esbuild from 'esbuild';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`environment variable ${k} is not set`);
+  return v;
+};
+
+const profile = mkdtempSync(join(tmpdir(), 'hush-ui-chromium-'));
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1400, height: 1000 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+const errors = [];
+async function open(url, { token, theme } = {}) {
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(`${url}: ${e.message}`));
+  // Refused requests (a missing endpoint, a token without the role, an id the server's store does
+  // not use) are shown by the page itself; the browser's own log line about them is not an error.
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[0134]/.test(m.text())) errors.push(`${url}: console: ${m.text()}`); });
+  if (theme) await page.addInitScript((t) => localStorage.setItem('hush.theme', t), theme);
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
+  if (token) {
+    // The real flow: type the token into the header form.
+    await page.fill('input[name="token"]', token);
+    await page.click('.token-form button[type="submit"]');
+    await page.waitForFunction(() => !document.querySelector('#main .loading'));
+  }
+  return page;
+}
+
+/** Goes to `path` through the UI's own client-side navigation (keeps the tab's token). */
+async function go(page, path) {
+  await page.evaluate((p) => { history.pushState(null, '', p); dispatchEvent(new PopStateEvent('popstate')); }, path);
+  await page.waitForFunction(() => !document.querySelector('#main .loading'), null, { timeout: 20000 });
+}
+
+/** Non-transparent pixels drawn on the canvases under `sel`. */
+async function inked(page, sel) {
+  return page.$$eval(`${sel} canvas`, (cs) => cs.reduce((n, c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let k = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) k++;
+    return n + k;
+  }, 0));
+}
+
+let failures = 0;
+async function check(name, f) {
+  try {
+    await f();
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split('\n').slice(0, 4).join('\n     ')}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function firstIncidentPath(base) {
+  const r = await (await fetch(`${base}/api/v1/incidents?limit=1000`)).json();
+  const list = Array.isArray(r.data) ? r.data : [];
+  const withRc = list.find((i) => i.root_cause || (i.rootCause && i.rootCause.service) || (i.hypotheses && i.hypotheses.length)) || list[0];
+  assert(withRc, `no incidents at ${base}`);
+  return `/incidents/${encodeURIComponent(withRc.id)}`;
+}
+
+if (process.env.SHOTS_DIR) {
+  await screenshots(env('DEMO_URL'), process.env.SHOTS_DIR);
+} else {
+  await tests();
+}
+await ctx.close();
+rmSync(profile, { recursive: true, force: true });
+if (errors.length) {
+  console.log(`FAIL page errors:\n  ${errors.join('\n  ')}`);
+  failures++;
+}
+process.exit(failures ? 1 : 0);
+
+async function tests() {
+  const demo = env('DEMO_URL');
+  const auth = env('AUTH_URL');
+  const payload = env('PAYLOAD');
+  const incidentPath = await firstIncidentPath(demo);
+
+  await check('the overview lists incidents', async () => {
+    const page = await open(`${demo}/`);
+    const n = await page.locator('#open-incidents a.incident-link').count();
+    assert(n > 0, `no incident links on the overview: ${await page.textContent('#main')}`);
+    await page.close();
+  });
+
+  await check('the incident list is keyboard-navigable', async () => {
+    const page = await open(`${demo}/incidents?state=all`);
+    await page.focus('#incident-table');
+    await page.keyboard.press('ArrowDown');
+    const focused = await page.evaluate(() => document.activeElement && document.activeElement.hasAttribute('data-row'));
+    assert(focused, 'ArrowDown did not focus the first row');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/incidents\/[^/]+$/);
+    await page.close();
+  });
+
+  await check('an incident page renders its evidence chart and the topology panel', async () => {
+    const page = await open(`${demo}${incidentPath}`);
+    await page.waitForSelector('#evidence canvas', { timeout: 20000 });
+    const px = await inked(page, '#evidence');
+    assert(px > 1000, `evidence chart is (nearly) empty: ${px} pixels`);
+    // Whether the server knows any service graph decides what the panel must show.
+    const graph = async (p) => { const r = await fetch(`${demo}${p}`); return r.ok ? (await r.json()).data : null; };
+    const t = (await graph('/api/v1/topology')) || (await graph('/api/v1/topology/file'));
+    const known = t && ((t.nodes && t.nodes.length) || (t.services && t.services.length));
+    if (known) {
+      assert(await page.locator('.graph .node.suspect').count() === 1, 'the suspect is not highlighted in the topology');
+    } else {
+      const text = await page.textContent('#main');
+      assert(text.includes(t ? 'The topology is empty.' : 'No topology on this server.'), 'topology empty state missing');
+    }
+    // Open API = admin role: the operator buttons are there (the control for the read-only check).
+    assert(await page.locator('#operator-actions button[data-action="resolve"], #operator-actions button[data-action="reopen"]').count() === 1, 'operator buttons missing for the admin role');
+    await page.close();
+  });
+
+  await check('every page renders without errors in both themes', async () => {
+    for (const theme of ['dark', 'light']) {
+      const all = ((await (await fetch(`${demo}/api/v1/incidents`)).json()).data || []).map((i) => `/incidents/${encodeURIComponent(i.id)}`);
+      for (const p of ['/', '/incidents', ...all, '/anomalies', '/topology', '/capacity', '/audit', '/config', '/no/such/page']) {
+        const page = await open(`${demo}${p}`, { theme });
+        assert(await page.evaluate(() => document.documentElement.dataset.theme) === theme, 'theme not applied');
+        assert(await page.locator('#main .panel').count() > 0, `${p}: no panel`);
+        await page.close();
+      }
+    }
+  });
+
+  await check('the service graph: both topology shapes, suspect highlighted, names as text', async () => {
+    // No server here has a topology yet, so graph.js is exercised on its own in the browser.
+    const js = (await esbuild.build({ entryPoints: ['src/graph.js'], bundle: true, format: 'iife', globalName: 'G', write: false })).outputFiles[0].text;
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`graph: ${e.message}`));
+    await page.setContent(`<html data-theme="dark"><style>${readFileSync('dist/app.css', 'utf8')}</style><body><main id="m"></main></body></html>`);
+    await page.addScriptTag({ content: js });
+    const r = await page.evaluate((payload) => {
+      const edges = [['frontend', 'gateway'], ['gateway', 'checkout'], ['checkout', 'payments'], ['payments', 'postgres'], ['users', 'postgres'], ['frontend', payload], ['postgres', 'frontend']];
+      const g = G.normaliseGraph({
+        nodes: [{ name: 'postgres', health: 'failing', reasons: ['5 anomalies'] }, { name: 'payments', health: 'degraded' }],
+        edges: edges.map(([a, b]) => ({ caller: a, callee: b, provenance: 'traces' })),
+      });
+      const sub = G.neighbourhood(g, new Set(['postgres']));
+      const svg = G.graphSvg(sub, { suspect: 'postgres' });
+      const file = G.normaliseGraph({ services: [{ name: 'a', dependsOn: ['b', 'c'] }, { name: 'b', dependsOn: ['c'] }] });
+      document.getElementById('m').append(svg, G.graphSvg(g, {}), G.graphSvg(file, {}));
+      const ys = (id) => Number(document.querySelector(`svg:nth-of-type(3) g[data-service="${id}"] circle`).getAttribute('cy'));
+      return {
+        nodes: g.nodes.length, edges: g.edges.length,
+        sub: [...svg.querySelectorAll('g.node')].map((n) => n.dataset.service).sort(),
+        suspect: [...svg.querySelectorAll('g.node.suspect')].map((n) => n.dataset.service),
+        failing: [...document.querySelectorAll('svg:nth-of-type(2) g.node.bad')].map((n) => n.dataset.service),
+        layered: ys('a') < ys('b') && ys('b') < ys('c'),
+        text: [...document.querySelectorAll('svg text')].some((t) => t.textContent === payload),
+        injected: document.querySelectorAll('#m script, #m img').length,
+        pwned: window.__pwned,
+      };
+    }, payload);
+    assert(r.nodes === 7 && r.edges === 7, `graph read wrong: ${JSON.stringify(r)}`);
+    assert(JSON.stringify(r.sub) === JSON.stringify(['frontend', 'payments', 'postgres', 'users']), `neighbourhood wrong: ${r.sub}`);
+    assert(JSON.stringify(r.suspect) === '["postgres"]', `suspect not highlighted: ${r.suspect}`);
+    assert(JSON.stringify(r.failing) === '["postgres"]', `server health not shown: ${r.failing}`);
+    assert(r.layered, 'callers are not drawn above their callees');
+    assert(r.text && r.injected === 0 && r.pwned === undefined, `service name not shown as text: ${JSON.stringify(r)}`);
+    await page.close();
+  });
+
+  await check('injected markup in API data is shown as text and does not run', async () => {
+    const page = await open(`${auth}/`, { token: env('OPERATOR_TOKEN') });
+    await go(page, '/anomalies');
+    const cells = await page.$$eval('#anomaly-table td.series', (tds) => tds.map((t) => t.textContent));
+    assert(cells.some((c) => c.includes(payload)), `payload not shown verbatim: ${JSON.stringify(cells).slice(0, 300)}`);
+    await page.locator('#anomaly-table tr[data-row]').first().click();
+    await page.waitForSelector('#anomaly-detail canvas', { timeout: 20000 });
+    assert(await inked(page, '#anomaly-detail') > 1000, 'anomaly chart is empty');
+    assert((await page.textContent('#anomaly-detail h3')).includes(payload), 'payload missing from the detail title');
+    const ran = await page.evaluate(() => window.__pwned);
+    assert(ran === undefined, `injected script ran: window.__pwned = ${ran}`);
+    assert(await page.locator('#main script, #main img').count() === 0, 'injected elements exist in the page');
+    await page.close();
+  });
+
+  await check('a read-only token sees no operator buttons and the API refuses it; an operator token does; alert and log text stay text', async () => {
+    // The incident the test's alert opened on the server with tokens.
+    const path = `/incidents/${encodeURIComponent(env('AUTH_INCIDENT'))}`;
+    const seen = {};
+    for (const [role, token] of [['read', env('READ_TOKEN')], ['operator', env('OPERATOR_TOKEN')]]) {
+      const page = await open(`${auth}/`, { token });
+      // The header shows the role once the server has answered whoami for the typed token.
+      await page.waitForFunction((r) => document.getElementById('who').textContent.includes(` · ${r}`), role, { timeout: 10000 })
+        .catch(async () => assert(false, `whoami does not say ${role}: ${await page.textContent('#who')}`));
+      await go(page, path);
+      await page.waitForSelector('.incident-title');
+      seen[role] = await page.locator('#operator-actions button').count();
+      // The alert's label and the incident it opened carry the payload: shown as text.
+      await page.waitForSelector('.timeline', { timeout: 20000 });
+      assert((await page.textContent('#main')).includes(payload), `alert text with markup not shown verbatim: ${(await page.textContent('#main')).slice(0, 400)}`);
+      // The suspect's log line on this server carries the payload: shown as text, not run.
+      await page.waitForSelector('#related-logs', { timeout: 20000 });
+      assert((await page.textContent('#related-logs')).includes(payload), `log text with markup not shown verbatim: ${await page.textContent('#related-logs')}`);
+      assert(await page.evaluate(() => window.__pwned) === undefined, 'a script from an alert or log line ran');
+      assert(await page.locator('#main script, #main img').count() === 0, 'elements were created from an alert or log line');
+      await page.close();
+    }
+    assert(seen.read === 0, `read-only token sees ${seen.read} operator buttons`);
+    assert(seen.operator > 0, 'operator token sees no operator buttons');
+    const id = env('AUTH_INCIDENT');
+    {
+      const r = await fetch(`${auth}/api/v1/incidents/${id}`, { method: 'PATCH', headers: { Authorization: `Bearer ${env('READ_TOKEN')}`, 'Content-Type': 'application/json' }, body: '{"state":"acknowledged"}' });
+      assert(r.status === 403, `the API let a read-only token change an incident: ${r.status}`);
+      // An operator may, through the same API.
+      const ok = await fetch(`${auth}/api/v1/incidents/${id}`, { method: 'PATCH', headers: { Authorization: `Bearer ${env('OPERATOR_TOKEN')}`, 'Content-Type': 'application/json' }, body: '{"note":"seen from the browser test"}' });
+      assert(ok.status === 200, `the API refused an operator's note: ${ok.status}`);
+    }
+  });
+}
+
+async function screenshots(base, dir) {
+  const incidentPath = await firstIncidentPath(base);
+  const pages = [['overview', '/'], ['incidents', '/incidents?state=all'], ['incident', incidentPath], ['anomalies', '/anomalies'], ['topology', '/topology'], ['capacity', '/capacity'], ['audit', '/audit'], ['config', '/config']];
+  for (const [name, p] of pages) {
+    const page = await open(`${base}${p}`, { theme: 'dark' });
+    if (name === 'anomalies') {
+      const row = page.locator('#anomaly-table tr[data-row]');
+      if (await row.count()) {
+        await row.first().click();
+        await page.waitForSelector('#anomaly-detail canvas', { timeout: 20000 }).catch(() => {});
+      }
+    }
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+    console.log(`wrote ${join(dir, `${name}.png`)}`);
+    await page.close();
+  }
+}
