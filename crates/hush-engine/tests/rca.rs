@@ -78,10 +78,11 @@ async fn slow_database_is_named_from_stored_series() {
 
     let services: BTreeSet<String> = ["web".to_string(), "api".to_string()].into();
     let onset = start + (fault as i64 + 8) * 15_000;
-    let named = hush_engine::rca::analyze_incident(&engine, &services, onset, now)
-        .await
-        .unwrap()
-        .expect("a cause is named");
+    let named =
+        hush_engine::rca::analyze_incident(&engine, &services, &[onset], &BTreeSet::new(), now)
+            .await
+            .unwrap()
+            .expect("a cause is named");
     assert_eq!(named.service, "db", "named {named:?}");
     assert!(!named.evidence.is_empty());
 
@@ -95,7 +96,7 @@ async fn slow_database_is_named_from_stored_series() {
         .unwrap()
         .unwrap();
     assert!(
-        hush_engine::rca::analyze_incident(&e2, &services, onset, now)
+        hush_engine::rca::analyze_incident(&e2, &services, &[onset], &BTreeSet::new(), now)
             .await
             .unwrap()
             .is_none()
