@@ -1,5 +1,5 @@
-//! Remediation through a real `hush serve`: an incident written into the server's database
-//! triggers a runbook in approve mode; an operator approves it through the API; a real command
+//! Remediation through a real `hush serve`: an incident (opened by an alert through the alert
+//! API; the guardrail cases write incidents straight into the server's database) triggers a runbook in approve mode; an operator approves it through the API; a real command
 //! and a real webhook run; the verification query recovers on real samples; every step is in the
 //! audit log, `hush audit verify` passes, and changing one byte of an entry makes it fail naming
 //! that entry. Plus the refusals: read tokens, unlisted commands, the kill switch.
@@ -170,7 +170,20 @@ fn approved_runbook_runs_verifies_and_leaves_a_verifiable_audit_trail() {
                 .send()
         };
         assert!(write(5.0).await.unwrap().status().is_success());
-        let incident = open_incident(&root.join("data"), "API error rate high").await;
+        // The incident comes from an alert through the alert API, as in production: the
+        // correlator opens it and its payload carries the alert's name and shared labels.
+        let (status, body) = api
+            .post(
+                "/api/v1/alerts",
+                WRITE,
+                r#"{"alerts": [{"labels": {"alertname": "HighErrorRate", "service": "api", "severity": "critical"}}]}"#,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let incident = body["data"]["alerts"][0]["incident"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no incident opened: {body}"))
+            .to_string();
 
         let run = api
             .wait_run("pending approval", |r| r["incident"] == incident.as_str())

@@ -33,6 +33,16 @@ pub(crate) struct Live {
     /// Per incident: the services and alert count its root cause was last named for, and when.
     pub(super) explained: HashMap<Uuid, (std::collections::BTreeSet<String>, usize, i64)>,
     pub(super) ticks: u64,
+    /// Per incident: its alerts' names and the labels all its alerts share, for runbook
+    /// triggers and templates.
+    pub(super) members: HashMap<IncidentId, Members>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Members {
+    names: std::collections::BTreeSet<String>,
+    /// `None` until the first alert joins.
+    common: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn db_err(e: hush_sql::SqlError) -> IncidentError {
@@ -75,6 +85,25 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 }
 
 impl Live {
+    /// Records an alert joining an incident: its name, and the labels every member shares.
+    pub(super) fn note_member(
+        &mut self,
+        id: IncidentId,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) {
+        let m = self.members.entry(id).or_default();
+        if let Some(n) = labels.get("alertname") {
+            m.names.insert(n.clone());
+        }
+        m.common = Some(match m.common.take() {
+            None => labels.clone(),
+            Some(mut c) => {
+                c.retain(|k, v| labels.get(k) == Some(v));
+                c
+            }
+        });
+    }
+
     async fn command(&mut self, c: Command) {
         match c {
             Command::Alerts {
@@ -147,10 +176,12 @@ impl Live {
             let (row, _) = self.engine.db.upsert_alert(&row).await.map_err(db_err)?;
             let fp = a.fingerprint.clone();
             self.naming = a.label("alertname").unwrap_or("alert").to_string();
+            let labels = a.labels.clone();
             let o = self
                 .corr
                 .ingest(a, now)
                 .map_err(|e| IncidentError::Invalid(e.to_string()))?;
+            self.note_member(o.incident, &labels);
             self.apply(o.changes, Some((&fp, row.id)), now).await?;
             let incident = self.ids.get(&o.incident).copied();
             if let Some(inc) = incident
@@ -223,7 +254,7 @@ impl Live {
             title: title(inc, &self.naming),
             priority: priority(inc.priority),
             opened_at,
-            payload: payload(inc, &Value::Null),
+            payload: payload(inc, &Value::Null, self.members.get(&id)),
         };
         let fps: Vec<String> = inc.fingerprints.iter().cloned().collect();
         let db = &self.engine.db;
@@ -350,7 +381,7 @@ impl Live {
         let patch = IncidentPatch {
             state: state.filter(|s| *s != existing.state),
             priority: Some(priority(inc.priority)),
-            payload: Some(payload(inc, &existing.payload)),
+            payload: Some(payload(inc, &existing.payload, self.members.get(&id))),
             ..IncidentPatch::default()
         };
         let moved = patch.state;
@@ -553,8 +584,14 @@ fn title(inc: &hush_correlate::Incident, name: &str) -> String {
 }
 
 /// The engine's view of an incident, keeping the fields operators own (`assignee`).
-fn payload(inc: &hush_correlate::Incident, old: &Value) -> Value {
+fn payload(inc: &hush_correlate::Incident, old: &Value, members: Option<&Members>) -> Value {
+    let names: Vec<&String> = members
+        .map(|m| m.names.iter().collect())
+        .unwrap_or_default();
+    let common = members.and_then(|m| m.common.clone()).unwrap_or_default();
     json!({
+        "alert_names": names,
+        "labels": common,
         "correlator_id": inc.id.0,
         "alerts": inc.alerts,
         "fingerprints": inc.fingerprints.len(),

@@ -31,6 +31,7 @@ impl Live {
             last_opened: 0,
             naming: String::new(),
             explained: Default::default(),
+            members: Default::default(),
             ticks: 0,
         };
         let db = &engine.db;
@@ -74,9 +75,11 @@ impl Live {
         events.sort_by_key(|e| (e.0, e.1));
         let mut later: Vec<Change> = Vec::new();
         for (at, _, alert, stored) in events {
+            let labels = alert.labels.clone();
             let Ok(out) = live.corr.ingest(alert, at) else {
                 continue;
             };
+            live.note_member(out.incident, &labels);
             // The first stored incident an alert of a correlator incident came from names it.
             live.ids.entry(out.incident).or_insert(stored);
             later.extend(
