@@ -97,12 +97,7 @@ pub async fn list(
             .parse::<f64>()
             .map_err(|_| ApiError::bad_data(format!("invalid parameter `min_score`: `{v}`")))?,
     };
-    let limit = match p.get("limit") {
-        None => 1000,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_data(format!("invalid parameter `limit`: `{v}`")))?,
-    };
+    let limit = p.limit(1000, 100_000)?;
     let f = AnomalyFilter {
         service: p.get("service").map(str::to_string),
         selectors: p.selectors()?,

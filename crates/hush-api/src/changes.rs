@@ -100,13 +100,7 @@ pub async fn list(
     h: HeaderMap,
 ) -> Result<Json<J>, ApiError> {
     let p = Params::parse(q.as_deref(), &h, &[])?;
-    let limit = match p.get("limit") {
-        None => None,
-        Some(v) => Some(
-            v.parse::<u32>()
-                .map_err(|_| ApiError::bad_data(format!("invalid parameter `limit`: `{v}`")))?,
-        ),
-    };
+    let limit = Some(p.limit(hush_sql::DEFAULT_LIMIT as usize, 10_000)? as u32);
     let f = EventFilter {
         kind: Some(EventKind::Change),
         service: p.get("service").map(str::to_string),

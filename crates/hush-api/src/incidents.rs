@@ -23,18 +23,7 @@ const MAX_LIMIT: u32 = 1000;
 const SERVICE_SCAN_PAGES: usize = 10;
 
 pub(crate) fn limit(p: &Params) -> Result<u32, ApiError> {
-    match p.get("limit") {
-        None | Some("") => Ok(DEFAULT_LIMIT),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_data(format!(
-                    "invalid parameter `limit`: `{v}`; expected 1 to {MAX_LIMIT}"
-                ))
-            }),
-    }
+    Ok(p.limit(DEFAULT_LIMIT as usize, MAX_LIMIT as usize)? as u32)
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {

@@ -98,21 +98,6 @@ pub async fn json_lines(
     accept(&s, decoded).await
 }
 
-fn limit(p: &Params, default: usize, max: usize) -> Result<usize, ApiError> {
-    match p.get("limit") {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_data(format!(
-                    "invalid parameter `limit`: `{v}` (expected 1..={max})"
-                ))
-            }),
-    }
-}
-
 /// `T12` or `12`.
 fn template_id(v: &str) -> Result<u64, ApiError> {
     v.strip_prefix('T')
@@ -147,7 +132,7 @@ pub async fn list(
         contains: p.get("q").map(str::to_string),
         start: p.time("start", i64::MIN)?,
         end: p.time("end", i64::MAX)?,
-        limit: limit(&p, 100, 10_000)?,
+        limit: p.limit(100, 10_000)?,
     };
     let engine = s.engine.clone();
     let lines = tokio::task::spawn_blocking(move || engine.logs.query(&query))
@@ -177,7 +162,7 @@ pub async fn templates(
     h: HeaderMap,
 ) -> Result<Json<J>, ApiError> {
     let p = Params::parse(q.as_deref(), &h, &[])?;
-    let n = limit(&p, 1000, 100_000)?;
+    let n = p.limit(1000, 100_000)?;
     let data: Vec<J> = s
         .engine
         .logs
@@ -216,7 +201,7 @@ pub async fn anomalies(
             "invalid parameter `kind`: `{k}` (surge or new_error_template)"
         )));
     }
-    let n = limit(&p, 100, 10_000)?;
+    let n = p.limit(100, 10_000)?;
     let data: Vec<J> = s
         .engine
         .logs

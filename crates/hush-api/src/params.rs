@@ -47,6 +47,22 @@ impl Params {
             .ok_or_else(|| ApiError::bad_data(format!("missing parameter `{key}`")))
     }
 
+    /// `limit`: `default` when absent, else a count in `1..=max` (400 naming the range).
+    pub fn limit(&self, default: usize, max: usize) -> Result<usize, ApiError> {
+        match self.get("limit") {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_data(format!(
+                        "invalid parameter `limit`: `{v}`; expected 1 to {max}"
+                    ))
+                }),
+        }
+    }
+
     /// A time parameter in ms, or `default` when absent.
     pub fn time(&self, key: &str, default: i64) -> Result<i64, ApiError> {
         match self.get(key) {
