@@ -190,11 +190,18 @@ pub async fn analyze_incident(
         )?);
     }
     let start = now_ms - LOOKBACK_MS;
-    let series = engine
-        .store
-        .select(&[any_of("service", read)?], start, now_ms)
-        .map_err(|e| anyhow::anyhow!("reading series for root-cause analysis: {e}"))?;
-    let signals = signals_from(&series, start, now_ms);
+    // Reading hours of samples and folding them is CPU work: off the async workers, so the
+    // incident task's awaits (and every other task) keep moving meanwhile.
+    let matcher = any_of("service", read)?;
+    let store = engine.store.clone();
+    let signals = tokio::task::spawn_blocking(move || {
+        store
+            .select(&[matcher], start, now_ms)
+            .map(|series| signals_from(&series, start, now_ms))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("root-cause analysis task failed: {e}"))?
+    .map_err(|e| anyhow::anyhow!("reading series for root-cause analysis: {e}"))?;
     let events = engine
         .db
         .list_events(&hush_sql::EventFilter {
@@ -217,7 +224,6 @@ pub async fn analyze_incident(
     );
     tracing::debug!(
         services = reach.len(),
-        series = series.len(),
         signals = signals.series(&[]).len(),
         changes = changes.len(),
         now_ms,
