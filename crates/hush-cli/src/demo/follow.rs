@@ -91,31 +91,14 @@ impl Watcher {
         let cause = inc.payload.get("root_cause").filter(|v| !v.is_null());
         let text = |k: &str| cause.and_then(|c| c.get(k)).and_then(Value::as_str);
         let root_cause = text("service").map(str::to_owned);
-        let evidence = cause
-            .and_then(|c| c.get("evidence"))
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let evidence = strings(cause.and_then(|c| c.get("evidence")));
         let verdict = match (&expected, &root_cause) {
             (None, _) => "noise",
             (Some(_), None) => "abstained",
             (Some(t), Some(n)) if t == n => "right",
             _ => "wrong",
         };
-        let services = inc
-            .payload
-            .get("services")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let services = strings(inc.payload.get("services"));
         let view = View {
             id: id.to_string(),
             opened: super::fmt_time(inc.opened_at),
@@ -132,15 +115,7 @@ impl Watcher {
             summary: text("summary").map(str::to_owned),
             evidence,
             change: text("change").map(str::to_owned),
-            suspects: cause
-                .and_then(|c| c.get("suspects"))
-                .and_then(Value::as_array)
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            suspects: strings(cause.and_then(|c| c.get("suspects"))),
             truth: expected,
             verdict: verdict.to_string(),
         };
@@ -154,6 +129,17 @@ impl Watcher {
             _ => None,
         })
     }
+}
+
+/// The strings of a JSON array (none when absent or not an array).
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The true root-cause service of the fault most of the incident's alerts belong to. A stored
