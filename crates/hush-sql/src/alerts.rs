@@ -238,6 +238,73 @@ impl SqlStore {
         }
     }
 
+    /// Stores every alert of `alerts` in one transaction, in order, as [`Self::upsert_alert`]
+    /// would one by one. A burst costs one commit (one fsync) instead of one per alert; either
+    /// all are stored or none.
+    pub async fn upsert_alerts(
+        &self,
+        alerts: &[NewAlert],
+    ) -> Result<Vec<(Alert, UpsertOutcome)>, SqlError> {
+        const GET: &str = "SELECT id, fingerprint, source, name, labels, annotations, severity, \
+             status, starts_at, ends_at, first_seen, last_seen, resend_count, flap_count \
+             FROM alerts WHERE fingerprint = $1";
+        for a in alerts {
+            require_non_empty("alert fingerprint", &a.fingerprint)?;
+        }
+        let rows: Vec<(AlertRow, bool)> = with_pool!(self, pool => {
+            let mut tx = pool.begin().await.op("begin alert batch")?;
+            let mut out = Vec::with_capacity(alerts.len());
+            for alert in alerts {
+                let labels = Json(labels_to_map(&alert.labels));
+                let row = sqlx::query_as::<_, AlertRow>(UPSERT)
+                    .bind(new_id().to_string())
+                    .bind(&alert.fingerprint)
+                    .bind(&alert.source)
+                    .bind(&alert.name)
+                    .bind(&labels)
+                    .bind(Json(&alert.annotations))
+                    .bind(&alert.severity)
+                    .bind(alert.status.as_str())
+                    .bind(alert.starts_at)
+                    .bind(alert.ends_at)
+                    .bind(alert.received_at)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .op("upsert alert")?;
+                match row {
+                    Some(r) => out.push((r, false)),
+                    None => {
+                        let r = sqlx::query_as::<_, AlertRow>(GET)
+                            .bind(&alert.fingerprint)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .op("get alert")?
+                            .ok_or_else(|| SqlError::NotFound {
+                                entity: "alert",
+                                id: alert.fingerprint.clone(),
+                            })?;
+                        out.push((r, true));
+                    }
+                }
+            }
+            tx.commit().await.op("commit alert batch")?;
+            out
+        });
+        rows.into_iter()
+            .map(|(row, stale)| {
+                let alert = row.into_alert()?;
+                let outcome = if stale {
+                    UpsertOutcome::Stale
+                } else if alert.resend_count == 0 {
+                    UpsertOutcome::Created
+                } else {
+                    UpsertOutcome::Updated
+                };
+                Ok((alert, outcome))
+            })
+            .collect()
+    }
+
     /// The alert with row id `id`.
     pub async fn get_alert(&self, id: Uuid) -> Result<Option<Alert>, SqlError> {
         const SQL: &str = "SELECT id, fingerprint, source, name, labels, annotations, severity, \

@@ -45,6 +45,34 @@ impl SqlStore {
         }
     }
 
+    /// Makes each `(incident, alert, at)` a membership in one transaction; already-present
+    /// pairs are left alone. Returns how many were new. A missing incident or alert fails the
+    /// whole batch.
+    pub async fn attach_alerts(&self, pairs: &[(Uuid, Uuid, i64)]) -> Result<u64, SqlError> {
+        const SQL: &str = "INSERT INTO incident_alerts (incident_id, alert_id, attached_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (incident_id, alert_id) DO NOTHING";
+        if pairs.is_empty() {
+            return Ok(0);
+        }
+        let n = with_pool!(self, pool => {
+            let mut tx = pool.begin().await.op("begin membership batch")?;
+            let mut n = 0;
+            for (incident, alert, at) in pairs {
+                n += sqlx::query(SQL)
+                    .bind(incident.to_string())
+                    .bind(alert.to_string())
+                    .bind(*at)
+                    .execute(&mut *tx)
+                    .await
+                    .op("attach alert")?
+                    .rows_affected();
+            }
+            tx.commit().await.op("commit membership batch")?;
+            n
+        });
+        Ok(n)
+    }
+
     /// Removes alert `alert` from incident `incident`; `false` if it was not a member.
     pub async fn detach_alert(&self, incident: Uuid, alert: Uuid) -> Result<bool, SqlError> {
         const SQL: &str = "DELETE FROM incident_alerts WHERE incident_id = $1 AND alert_id = $2";

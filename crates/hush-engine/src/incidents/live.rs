@@ -36,6 +36,33 @@ pub(crate) struct Live {
     /// Per incident: its alerts' names and the labels all its alerts share, for runbook
     /// triggers and templates.
     pub(super) members: HashMap<IncidentId, Members>,
+    /// Work gathered while a batch is correlated and written once at its end by
+    /// [`Live::flush`]: a storm of alerts into one incident costs one update of it per batch,
+    /// not one per alert.
+    pub(super) pending: Pending,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Incidents that grew or changed priority, with the kind of change to report.
+    dirty: std::collections::BTreeMap<IncidentId, &'static str>,
+    /// Memberships to write: (incident, alert row, at).
+    attach: Vec<(Uuid, Uuid, i64)>,
+    /// Row ids of the alerts stored in this batch, by fingerprint.
+    rows: HashMap<String, Uuid>,
+    /// Incidents whose root cause may need naming (opened or grew).
+    explain: std::collections::BTreeSet<IncidentId>,
+}
+
+/// Most alerts correlated and committed together: requests waiting in the queue are taken
+/// with the one at hand (group commit) up to this many alerts.
+const BATCH_ALERTS: usize = 5_000;
+
+/// One request's alerts waiting in a batch.
+struct Request {
+    alerts: Vec<Alert>,
+    rows: Vec<NewAlert>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<Accepted>, IncidentError>>,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +98,30 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             cmd = rx.recv() => match cmd {
+                Some(Command::Alerts { alerts, source, reply }) => {
+                    // Group commit: requests already queued join this one, so a burst of
+                    // small requests costs one transaction, not one each.
+                    let mut batch = vec![(alerts, source, reply)];
+                    let mut held = None;
+                    let mut n = batch[0].0.len();
+                    while n < BATCH_ALERTS {
+                        match rx.try_recv() {
+                            Ok(Command::Alerts { alerts, source, reply }) => {
+                                n += alerts.len();
+                                batch.push((alerts, source, reply));
+                            }
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    live.alert_batch(batch).await;
+                    if let Some(c) = held {
+                        live.command(c).await;
+                    }
+                }
                 Some(c) => live.command(c).await,
                 None => return,
             },
@@ -110,10 +161,7 @@ impl Live {
                 alerts,
                 source,
                 reply,
-            } => {
-                let r = self.alerts(alerts, source).await;
-                let _ = reply.send(r);
-            }
+            } => self.alert_batch(vec![(alerts, source, reply)]).await,
             Command::Patch {
                 id,
                 patch,
@@ -144,6 +192,7 @@ impl Live {
         let now = self.engine.clock.now_ms();
         let changes = self.corr.advance(now);
         self.apply(changes, None, now).await?;
+        self.flush(now).await?;
         // Forget the ids of incidents the correlator forgot (resolved past the reopen window).
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks.is_multiple_of(60) {
@@ -153,54 +202,145 @@ impl Live {
         Ok(())
     }
 
-    /// Correlates and stores a batch. Every alert is checked before any is stored.
-    async fn alerts(
+    /// Correlates and stores the alerts of one or more requests together. Each request's
+    /// alerts are checked before any is stored, and a request that fails the check is refused
+    /// alone; the others' alerts are stored in one transaction and their incidents updated once
+    /// per batch.
+    async fn alert_batch(
         &mut self,
-        mut alerts: Vec<Alert>,
-        source: &'static str,
-    ) -> Result<Vec<Accepted>, IncidentError> {
+        batch: Vec<(
+            Vec<Alert>,
+            &'static str,
+            tokio::sync::oneshot::Sender<Result<Vec<Accepted>, IncidentError>>,
+        )>,
+    ) {
         let limits = self.corr.config().limits;
-        for (i, a) in alerts.iter_mut().enumerate() {
-            a.validate(&limits)
-                .map_err(|e| IncidentError::Invalid(format!("alert {i}: {e}")))?;
+        let mut requests = Vec::with_capacity(batch.len());
+        for (mut alerts, source, reply) in batch {
+            let checked = alerts
+                .iter_mut()
+                .enumerate()
+                .try_for_each(|(i, a)| {
+                    a.validate(&limits)
+                        .map_err(|e| IncidentError::Invalid(format!("alert {i}: {e}")))
+                })
+                .and_then(|()| {
+                    alerts
+                        .iter()
+                        .map(|a| stored(a, source))
+                        .collect::<Result<Vec<_>, _>>()
+                });
+            match checked {
+                Ok(rows) => requests.push(Request {
+                    alerts,
+                    rows,
+                    reply,
+                }),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
         }
+        if requests.is_empty() {
+            return;
+        }
+        match self.correlate(&mut requests).await {
+            Ok(mut answers) => {
+                for r in requests.into_iter().rev() {
+                    let _ = r.reply.send(Ok(answers.pop().unwrap_or_default()));
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for r in requests {
+                    let _ = r.reply.send(Err(match &e {
+                        IncidentError::Invalid(_) => IncidentError::Invalid(text.clone()),
+                        IncidentError::NotFound(id) => IncidentError::NotFound(*id),
+                        IncidentError::Unavailable => IncidentError::Unavailable,
+                        IncidentError::Internal(_) => IncidentError::Internal(text.clone()),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Stores, correlates and writes the changes of checked requests; one answer per request.
+    async fn correlate(
+        &mut self,
+        requests: &mut [Request],
+    ) -> Result<Vec<Vec<Accepted>>, IncidentError> {
         let now = self.engine.clock.now_ms();
         let changes = self.corr.advance(now);
         self.apply(changes, None, now).await?;
-        let rows = alerts
+        let rows: Vec<NewAlert> = requests
+            .iter_mut()
+            .flat_map(|r| std::mem::take(&mut r.rows))
+            .collect();
+        let stored = self.engine.db.upsert_alerts(&rows).await.map_err(db_err)?;
+        self.pending.rows = stored
             .iter()
-            .map(|a| stored(a, source))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::with_capacity(alerts.len());
-        for (a, row) in alerts.into_iter().zip(rows) {
-            let (row, _) = self.engine.db.upsert_alert(&row).await.map_err(db_err)?;
-            let fp = a.fingerprint.clone();
-            self.naming = a.label("alertname").unwrap_or("alert").to_string();
-            let labels = a.labels.clone();
-            let o = self
-                .corr
-                .ingest(a, now)
-                .map_err(|e| IncidentError::Invalid(e.to_string()))?;
-            self.note_member(o.incident, &labels);
-            self.apply(o.changes, Some((&fp, row.id)), now).await?;
-            let incident = self.ids.get(&o.incident).copied();
-            if let Some(inc) = incident
-                && !o.duplicate
-            {
-                self.engine
-                    .db
-                    .attach_alert(inc, row.id, now)
-                    .await
-                    .map_err(db_err)?;
+            .map(|(a, _)| (a.fingerprint.clone(), a.id))
+            .collect();
+        let mut ids = stored.into_iter().map(|(a, _)| a.id);
+        let mut answers = Vec::with_capacity(requests.len());
+        for r in requests.iter_mut() {
+            let mut out = Vec::with_capacity(r.alerts.len());
+            for a in std::mem::take(&mut r.alerts) {
+                let row = ids.next().ok_or_else(|| {
+                    IncidentError::Internal("the store answered fewer alerts than sent".into())
+                })?;
+                let fp = a.fingerprint.clone();
+                self.naming = a.label("alertname").unwrap_or("alert").to_string();
+                let labels = a.labels.clone();
+                let o = self
+                    .corr
+                    .ingest(a, now)
+                    .map_err(|e| IncidentError::Invalid(e.to_string()))?;
+                self.note_member(o.incident, &labels);
+                self.apply(o.changes, Some((&fp, row)), now).await?;
+                let incident = self.ids.get(&o.incident).copied();
+                if let Some(inc) = incident
+                    && !o.duplicate
+                {
+                    self.pending.attach.push((inc, row, now));
+                }
+                out.push(Accepted {
+                    fingerprint: fp,
+                    incident,
+                    duplicate: o.duplicate,
+                    flapping: o.flapping,
+                });
             }
-            out.push(Accepted {
-                fingerprint: fp,
-                incident,
-                duplicate: o.duplicate,
-                flapping: o.flapping,
-            });
+            answers.push(out);
         }
-        Ok(out)
+        self.flush(now).await?;
+        Ok(answers)
+    }
+
+    /// Writes the work [`Live::apply`] gathered: memberships in one transaction, then each
+    /// incident that grew once, with its root cause brought up to date.
+    pub(super) async fn flush(&mut self, now: i64) -> Result<(), IncidentError> {
+        let pending = std::mem::take(&mut self.pending);
+        if !pending.attach.is_empty() {
+            self.engine
+                .db
+                .attach_alerts(&pending.attach)
+                .await
+                .map_err(db_err)?;
+        }
+        let mut explain = pending.explain;
+        for (incident, kind) in pending.dirty {
+            self.sync(incident, kind, None, now).await?;
+            if kind == "grew" {
+                explain.insert(incident);
+            }
+        }
+        for incident in explain {
+            if let Some(&uuid) = self.ids.get(&incident) {
+                self.explain(incident, uuid, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes what the correlator changed. `current` is the alert being ingested (its row is
@@ -214,23 +354,30 @@ impl Live {
         for c in changes {
             match c {
                 Change::Opened { incident, .. } => self.open(incident, current, now).await?,
+                // Growth is written once per batch by `flush`; "grew" outranks
+                // "reprioritised" since its update carries the new priority too.
                 Change::Grew { incident, .. } => {
-                    self.sync(incident, "grew", None, now).await?;
-                    if let Some(&uuid) = self.ids.get(&incident) {
-                        self.explain(incident, uuid, now).await?;
-                    }
+                    self.pending.dirty.insert(incident, "grew");
                 }
                 Change::Reprioritised { incident, .. } => {
-                    self.sync(incident, "reprioritised", None, now).await?
+                    self.pending
+                        .dirty
+                        .entry(incident)
+                        .or_insert("reprioritised");
                 }
+                // State changes are written at once, in order; each writes the incident's
+                // whole current view, so nothing gathered for it before is left to write.
                 Change::Flapping { incident, .. } => {
+                    self.pending.dirty.remove(&incident);
                     self.sync(incident, "flapping", None, now).await?
                 }
                 Change::Resolved { incident, at } => {
+                    self.pending.dirty.remove(&incident);
                     self.sync(incident, "resolved", Some(IncidentState::Resolved), at)
                         .await?
                 }
                 Change::Reopened { incident } => {
+                    self.pending.dirty.remove(&incident);
                     self.sync(incident, "reopened", Some(IncidentState::Open), now)
                         .await?
                 }
@@ -263,14 +410,17 @@ impl Live {
         for fp in fps {
             let alert = match current {
                 Some((c, aid)) if c == fp => Some(aid),
-                _ => db
-                    .get_alert_by_fingerprint(&fp)
-                    .await
-                    .map_err(db_err)?
-                    .map(|a| a.id),
+                _ => match self.pending.rows.get(&fp) {
+                    Some(&aid) => Some(aid),
+                    None => db
+                        .get_alert_by_fingerprint(&fp)
+                        .await
+                        .map_err(db_err)?
+                        .map(|a| a.id),
+                },
             };
             if let Some(aid) = alert {
-                db.attach_alert(row.id, aid, now).await.map_err(db_err)?;
+                self.pending.attach.push((row.id, aid, now));
             }
         }
         self.audit(
@@ -282,7 +432,9 @@ impl Live {
         )
         .await?;
         self.emit("opened", &row, now);
-        self.explain(id, row.id, now).await
+        // Named once its memberships are written, at the end of the batch.
+        self.pending.explain.insert(id);
+        Ok(())
     }
 
     /// Names the incident's root cause (live RCA over the stored series, the topology and the

@@ -32,6 +32,7 @@ impl Live {
             naming: String::new(),
             explained: Default::default(),
             members: Default::default(),
+            pending: Default::default(),
             ticks: 0,
         };
         let db = &engine.db;
@@ -93,6 +94,7 @@ impl Live {
         live.apply(later, None, now)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        live.flush(now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(
             incidents = open.len(),
             "incidents rebuilt from the database"

@@ -22,7 +22,62 @@ pub fn alert(fingerprint: &str, name: &str, status: AlertStatus, received_at: i6
 
 pub async fn check(store: &SqlStore) {
     upsert_semantics(store).await;
+    batch_upsert(store).await;
     lookups_and_filters(store).await;
+}
+
+/// A batch is stored as the same upserts one by one would be, in one transaction.
+async fn batch_upsert(store: &SqlStore) {
+    let batch = [
+        alert("fp-batch-a", "A", AlertStatus::Firing, 2_000),
+        alert("fp-batch-b", "B", AlertStatus::Firing, 2_000),
+        // A re-send of the first within the same batch.
+        alert("fp-batch-a", "A", AlertStatus::Firing, 2_500),
+        // An older copy within the same batch: stale.
+        alert("fp-batch-b", "B", AlertStatus::Resolved, 1_500),
+    ];
+    let out = store.upsert_alerts(&batch).await.unwrap();
+    let outcomes: Vec<_> = out.iter().map(|(_, o)| *o).collect();
+    assert_eq!(
+        outcomes,
+        [
+            UpsertOutcome::Created,
+            UpsertOutcome::Created,
+            UpsertOutcome::Updated,
+            UpsertOutcome::Stale
+        ]
+    );
+    assert_eq!(out[0].0.id, out[2].0.id);
+    assert_eq!(out[2].0.resend_count, 1);
+    assert_eq!(
+        out[3].0.status,
+        AlertStatus::Firing,
+        "the stale copy changed nothing"
+    );
+    let stored = store
+        .get_alert_by_fingerprint("fp-batch-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.last_seen, 2_500);
+
+    // One bad alert refuses the whole batch before anything is written.
+    let bad = [
+        alert("fp-batch-c", "C", AlertStatus::Firing, 3_000),
+        alert("", "X", AlertStatus::Firing, 3_000),
+    ];
+    assert!(matches!(
+        store.upsert_alerts(&bad).await,
+        Err(SqlError::Invalid { .. })
+    ));
+    assert!(
+        store
+            .get_alert_by_fingerprint("fp-batch-c")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.upsert_alerts(&[]).await.unwrap().is_empty());
 }
 
 async fn upsert_semantics(store: &SqlStore) {

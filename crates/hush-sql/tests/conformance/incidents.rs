@@ -294,8 +294,39 @@ async fn membership(store: &SqlStore) {
         })
     ));
 
+    // Batched attachment: new pairs counted, known ones left alone, all or nothing.
+    let c = store
+        .upsert_alert(&crate::alerts::alert("fp-m-c", "C", AlertStatus::Firing, 1))
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(
+        store
+            .attach_alerts(&[
+                (other.id, b.id, 60),
+                (other.id, a.id, 61),
+                (other.id, c.id, 62)
+            ])
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        store
+            .attach_alerts(&[(inc.id, c.id, 70), (inc.id, nobody, 71)])
+            .await
+            .is_err()
+    );
+    assert!(
+        !store.alert_incidents(c.id).await.unwrap().contains(&inc.id),
+        "a failed batch attaches nothing"
+    );
+    assert_eq!(store.attach_alerts(&[]).await.unwrap(), 0);
+
     assert!(store.detach_alert(inc.id, a.id).await.unwrap());
     assert!(!store.detach_alert(inc.id, a.id).await.unwrap());
     assert_eq!(store.incident_alerts(inc.id).await.unwrap().len(), 1);
     assert_eq!(store.alert_incidents(a.id).await.unwrap(), [other.id]);
+    store.detach_alert(other.id, b.id).await.unwrap();
+    store.detach_alert(other.id, c.id).await.unwrap();
 }
