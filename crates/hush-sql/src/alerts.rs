@@ -178,10 +178,15 @@ impl AlertRow {
 // DO UPDATE), so two senders racing (an Alertmanager HA pair) cannot roll the state back. A
 // resolved alert that fires again starts a new episode: its `starts_at` moves, and the status
 // change counts as a flap.
-const UPSERT: &str = "INSERT INTO alerts (id, fingerprint, source, name, labels, annotations, \
-     severity, status, starts_at, ends_at, first_seen, last_seen, resend_count, flap_count) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 0, 0) \
-     ON CONFLICT (fingerprint) DO UPDATE SET \
+macro_rules! upsert_head {
+    () => {
+        "INSERT INTO alerts (id, fingerprint, source, name, labels, annotations, \
+         severity, status, starts_at, ends_at, first_seen, last_seen, resend_count, flap_count) "
+    };
+}
+macro_rules! upsert_tail {
+    () => {
+        " ON CONFLICT (fingerprint) DO UPDATE SET \
        source = excluded.source, name = excluded.name, labels = excluded.labels, \
        annotations = excluded.annotations, severity = excluded.severity, status = excluded.status, \
        starts_at = CASE WHEN alerts.status = 'resolved' AND excluded.status = 'firing' \
@@ -191,7 +196,14 @@ const UPSERT: &str = "INSERT INTO alerts (id, fingerprint, source, name, labels,
        flap_count = alerts.flap_count + CASE WHEN alerts.status <> excluded.status THEN 1 ELSE 0 END \
      WHERE excluded.last_seen >= alerts.last_seen \
      RETURNING id, fingerprint, source, name, labels, annotations, severity, status, starts_at, \
-       ends_at, first_seen, last_seen, resend_count, flap_count";
+       ends_at, first_seen, last_seen, resend_count, flap_count"
+    };
+}
+const UPSERT: &str = concat!(
+    upsert_head!(),
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 0, 0)",
+    upsert_tail!()
+);
 
 impl SqlStore {
     /// Stores `alert`: inserts a new fingerprint, or updates the existing row of a re-send.
@@ -239,8 +251,8 @@ impl SqlStore {
     }
 
     /// Stores every alert of `alerts` in one transaction, in order, as [`Self::upsert_alert`]
-    /// would one by one. A burst costs one commit (one fsync) instead of one per alert; either
-    /// all are stored or none.
+    /// would one by one. A burst costs one commit (one fsync) and a few multi-row statements
+    /// instead of a statement and a commit per alert; either all are stored or none.
     pub async fn upsert_alerts(
         &self,
         alerts: &[NewAlert],
@@ -251,39 +263,54 @@ impl SqlStore {
         for a in alerts {
             require_non_empty("alert fingerprint", &a.fingerprint)?;
         }
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let chunks = upsert_chunks(alerts);
         let rows: Vec<(AlertRow, bool)> = with_pool!(self, pool => {
             let mut tx = pool.begin().await.op("begin alert batch")?;
             let mut out = Vec::with_capacity(alerts.len());
-            for alert in alerts {
-                let labels = Json(labels_to_map(&alert.labels));
-                let row = sqlx::query_as::<_, AlertRow>(UPSERT)
-                    .bind(new_id().to_string())
-                    .bind(&alert.fingerprint)
-                    .bind(&alert.source)
-                    .bind(&alert.name)
-                    .bind(&labels)
-                    .bind(Json(&alert.annotations))
-                    .bind(&alert.severity)
-                    .bind(alert.status.as_str())
-                    .bind(alert.starts_at)
-                    .bind(alert.ends_at)
-                    .bind(alert.received_at)
-                    .fetch_optional(&mut *tx)
+            for chunk in &chunks {
+                let sql = multi_upsert_sql(chunk.len());
+                // Only placeholders are generated; every value is bound.
+                let mut q = sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(sql));
+                for alert in chunk {
+                    q = q
+                        .bind(new_id().to_string())
+                        .bind(&alert.fingerprint)
+                        .bind(&alert.source)
+                        .bind(&alert.name)
+                        .bind(Json(labels_to_map(&alert.labels)))
+                        .bind(Json(&alert.annotations))
+                        .bind(&alert.severity)
+                        .bind(alert.status.as_str())
+                        .bind(alert.starts_at)
+                        .bind(alert.ends_at)
+                        .bind(alert.received_at);
+                }
+                let mut returned: std::collections::HashMap<String, AlertRow> = q
+                    .fetch_all(&mut *tx)
                     .await
-                    .op("upsert alert")?;
-                match row {
-                    Some(r) => out.push((r, false)),
-                    None => {
-                        let r = sqlx::query_as::<_, AlertRow>(GET)
-                            .bind(&alert.fingerprint)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .op("get alert")?
-                            .ok_or_else(|| SqlError::NotFound {
-                                entity: "alert",
-                                id: alert.fingerprint.clone(),
-                            })?;
-                        out.push((r, true));
+                    .op("upsert alerts")?
+                    .into_iter()
+                    .map(|r| (r.fingerprint.clone(), r))
+                    .collect();
+                for alert in chunk {
+                    // Not returned: an older copy than the stored one, left as it was.
+                    match returned.remove(&alert.fingerprint) {
+                        Some(r) => out.push((r, false)),
+                        None => {
+                            let r = sqlx::query_as::<_, AlertRow>(GET)
+                                .bind(&alert.fingerprint)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .op("get alert")?
+                                .ok_or_else(|| SqlError::NotFound {
+                                    entity: "alert",
+                                    id: alert.fingerprint.clone(),
+                                })?;
+                            out.push((r, true));
+                        }
                     }
                 }
             }
@@ -360,4 +387,48 @@ impl SqlStore {
         .op("list alerts")?;
         rows.into_iter().map(AlertRow::into_alert).collect()
     }
+}
+
+/// Rows per multi-row upsert: 11 parameters each stays well under both backends' limits
+/// (SQLite 32,766, PostgreSQL 65,535).
+const UPSERT_ROWS: usize = 500;
+
+/// Splits a batch into runs without a repeated fingerprint, in order: one statement may not
+/// update the same row twice (PostgreSQL refuses it), and later copies must see earlier ones.
+fn upsert_chunks(alerts: &[NewAlert]) -> Vec<Vec<&NewAlert>> {
+    let mut chunks: Vec<Vec<&NewAlert>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for a in alerts {
+        let full = chunks.last().is_none_or(|c| c.len() >= UPSERT_ROWS);
+        if full || !seen.insert(a.fingerprint.as_str()) {
+            seen.clear();
+            seen.insert(a.fingerprint.as_str());
+            chunks.push(Vec::new());
+        }
+        if let Some(c) = chunks.last_mut() {
+            c.push(a);
+        }
+    }
+    chunks
+}
+
+/// [`UPSERT`] for `rows` rows of values.
+fn multi_upsert_sql(rows: usize) -> String {
+    let (head, tail) = (upsert_head!(), upsert_tail!());
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * 64);
+    sql.push_str(head);
+    sql.push_str("VALUES ");
+    for r in 0..rows {
+        let b = r * 11;
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for k in 1..=11 {
+            sql.push_str(&format!("${}, ", b + k));
+        }
+        sql.push_str(&format!("${}, 0, 0)", b + 11));
+    }
+    sql.push_str(tail);
+    sql
 }

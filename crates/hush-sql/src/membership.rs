@@ -49,23 +49,31 @@ impl SqlStore {
     /// pairs are left alone. Returns how many were new. A missing incident or alert fails the
     /// whole batch.
     pub async fn attach_alerts(&self, pairs: &[(Uuid, Uuid, i64)]) -> Result<u64, SqlError> {
-        const SQL: &str = "INSERT INTO incident_alerts (incident_id, alert_id, attached_at) \
-             VALUES ($1, $2, $3) ON CONFLICT (incident_id, alert_id) DO NOTHING";
+        // 3 parameters a row: far under both backends' limits.
+        const ROWS: usize = 1_000;
         if pairs.is_empty() {
             return Ok(0);
         }
         let n = with_pool!(self, pool => {
             let mut tx = pool.begin().await.op("begin membership batch")?;
             let mut n = 0;
-            for (incident, alert, at) in pairs {
-                n += sqlx::query(SQL)
-                    .bind(incident.to_string())
-                    .bind(alert.to_string())
-                    .bind(*at)
-                    .execute(&mut *tx)
-                    .await
-                    .op("attach alert")?
-                    .rows_affected();
+            for chunk in pairs.chunks(ROWS) {
+                let mut sql = String::from(
+                    "INSERT INTO incident_alerts (incident_id, alert_id, attached_at) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+                }
+                sql.push_str(" ON CONFLICT (incident_id, alert_id) DO NOTHING");
+                // Only placeholders are generated; every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (incident, alert, at) in chunk {
+                    q = q.bind(incident.to_string()).bind(alert.to_string()).bind(*at);
+                }
+                n += q.execute(&mut *tx).await.op("attach alerts")?.rows_affected();
             }
             tx.commit().await.op("commit membership batch")?;
             n

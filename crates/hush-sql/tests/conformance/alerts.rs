@@ -78,6 +78,18 @@ async fn batch_upsert(store: &SqlStore) {
             .is_none()
     );
     assert!(store.upsert_alerts(&[]).await.unwrap().is_empty());
+
+    // Larger than one multi-row statement: every row stored once, outcomes in input order.
+    let many: Vec<_> = (0..1_234)
+        .map(|i| alert(&format!("fp-many-{i}"), "M", AlertStatus::Firing, 4_000 + i))
+        .collect();
+    let out = store.upsert_alerts(&many).await.unwrap();
+    assert_eq!(out.len(), many.len());
+    for (i, (a, o)) in out.iter().enumerate() {
+        assert_eq!(a.fingerprint, format!("fp-many-{i}"));
+        assert_eq!(a.last_seen, 4_000 + i as i64);
+        assert_eq!(*o, UpsertOutcome::Created);
+    }
 }
 
 async fn upsert_semantics(store: &SqlStore) {
