@@ -4,6 +4,7 @@
 //   AUTH_URL        a `hush serve` with tokens, holding a series whose labels and a log line of
 //                   service postgres whose message carry PAYLOAD
 //   AUTH_INCIDENT   the id of the incident an alert carrying PAYLOAD opened on AUTH_URL
+//   DEMO_ROOT_CAUSE the service the demo's scenario broke (the simulator's truth)
 //   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL
 //   PAYLOAD         the injected markup
 //   SHOTS_DIR       when set, screenshots of each page are written there instead of testing
@@ -77,12 +78,18 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-async function firstIncidentPath(base) {
+/** The first incident naming `cause` as its root cause (any named cause when not given). */
+async function incidentNaming(base, cause) {
   const r = await (await fetch(`${base}/api/v1/incidents?limit=1000`)).json();
   const list = Array.isArray(r.data) ? r.data : [];
-  const withRc = list.find((i) => i.root_cause || (i.rootCause && i.rootCause.service) || (i.hypotheses && i.hypotheses.length)) || list[0];
-  assert(withRc, `no incidents at ${base}`);
-  return `/incidents/${encodeURIComponent(withRc.id)}`;
+  const named = list.filter((i) => i.rootCause && i.rootCause.service);
+  const hit = named.find((i) => !cause || i.rootCause.service === cause);
+  assert(hit || (!cause && list.length), `no incident at ${base} names ${cause || 'a root cause'}: ${named.map((i) => i.rootCause.service)}`);
+  return hit || list[0];
+}
+
+async function firstIncidentPath(base) {
+  return `/incidents/${encodeURIComponent((await incidentNaming(base, null)).id)}`;
 }
 
 if (process.env.SHOTS_DIR) {
@@ -102,7 +109,9 @@ async function tests() {
   const demo = env('DEMO_URL');
   const auth = env('AUTH_URL');
   const payload = env('PAYLOAD');
-  const incidentPath = await firstIncidentPath(demo);
+  const cause = env('DEMO_ROOT_CAUSE');
+  const demoIncident = await incidentNaming(demo, cause);
+  const incidentPath = `/incidents/${encodeURIComponent(demoIncident.id)}`;
 
   await check('the overview lists incidents', async () => {
     const page = await open(`${demo}/`);
@@ -122,21 +131,19 @@ async function tests() {
     await page.close();
   });
 
-  await check('an incident page renders its evidence chart and the topology panel', async () => {
+  await check('an incident page renders its evidence chart and highlights the demo\'s root cause in the topology', async () => {
     const page = await open(`${demo}${incidentPath}`);
     await page.waitForSelector('#evidence canvas', { timeout: 20000 });
     const px = await inked(page, '#evidence');
     assert(px > 1000, `evidence chart is (nearly) empty: ${px} pixels`);
-    // Whether the server knows any service graph decides what the panel must show.
-    const graph = async (p) => { const r = await fetch(`${demo}${p}`); return r.ok ? (await r.json()).data : null; };
-    const t = (await graph('/api/v1/topology')) || (await graph('/api/v1/topology/file'));
-    const known = t && ((t.nodes && t.nodes.length) || (t.services && t.services.length));
-    if (known) {
-      assert(await page.locator('.graph .node.suspect').count() === 1, 'the suspect is not highlighted in the topology');
-    } else {
-      const text = await page.textContent('#main');
-      assert(text.includes(t ? 'The topology is empty.' : 'No topology on this server.'), 'topology empty state missing');
-    }
+    // The demo serves its estate's service graph: exactly one node is the suspect, and it is the
+    // service the server named and the simulator broke.
+    const suspects = await page.$$eval('#main svg.graph g.node.suspect', (gs) => gs.map((g) => ({ service: g.dataset.service, label: g.querySelector('text').textContent })));
+    assert(suspects.length === 1, `expected one highlighted suspect, got ${JSON.stringify(suspects)}`);
+    assert(suspects[0].service === cause && suspects[0].label === cause, `highlighted ${JSON.stringify(suspects[0])}, the demo's root cause is ${cause}`);
+    assert(await page.locator('#main svg.graph g.node').count() > 1, 'the neighbourhood shows the suspect alone');
+    assert((await page.textContent('#topology-suspect')).includes(`Suspected root cause: ${cause}`), `the topology panel does not name ${cause}: ${await page.textContent('#topology-suspect')}`);
+    assert((await page.textContent('.hypothesis.top h3')).includes(`Suspect: ${cause}`), 'the root-cause panel names another suspect');
     // Open API = admin role: the operator buttons are there (the control for the read-only check).
     assert(await page.locator('#operator-actions button[data-action="resolve"], #operator-actions button[data-action="reopen"]').count() === 1, 'operator buttons missing for the admin role');
     await page.close();

@@ -281,6 +281,13 @@ fn ingest_payload_alert(rt: &tokio::runtime::Runtime, port: u16) -> String {
         .to_string()
 }
 
+/// The service the demo's fault broke (db-slowdown, seed 1), from the simulator's truth.
+fn true_root_cause() -> String {
+    let scenario = hush_sim::Scenario::parse("db-slowdown").unwrap();
+    let sim = hush_sim::Simulation::new(1, scenario, 0, 15_000).unwrap();
+    sim.truth().incidents[0].root_cause.service.clone()
+}
+
 #[test]
 fn browser_checks_pass() {
     let node = require_binary("node", "nodejs");
@@ -351,6 +358,8 @@ fn browser_checks_pass() {
         .env("OPERATOR_TOKEN", OPERATOR)
         .env("PAYLOAD", PAYLOAD)
         .env("AUTH_INCIDENT", &incident)
+        // The simulator's truth: the cause the demo must name and highlight.
+        .env("DEMO_ROOT_CAUSE", true_root_cause())
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -118,10 +118,17 @@ async function evidenceCharts(service, i) {
 function topologyPanel(i, res) {
   if (!res.ok) return panel('Topology', res.status === 404 ? empty('No topology on this server.', 'Set `topology_file` in the configuration to a file listing services and their dependencies.') : failure(res));
   const g = normaliseGraph(res.data);
-  const focus = i.rootCause || i.services[0];
-  if (!g.nodes.length || !focus) return panel('Topology', empty('The topology is empty.', 'List services and their dependencies in `topology_file`.'));
-  const sub = neighbourhood(g, new Set([focus, ...i.services]));
-  return panel('Topology neighbourhood', graphSvg(sub, { suspect: focus, involved: new Set(i.services) }));
+  const focus = new Set([i.rootCause, ...i.services].filter(Boolean));
+  if (!g.nodes.length || !focus.size) return panel('Topology', empty('The topology is empty.', 'List services and their dependencies in `topology_file`.'));
+  const sub = neighbourhood(g, focus);
+  // Only a named root cause is highlighted: without one no service is singled out.
+  const suspect = i.rootCause;
+  const known = suspect && sub.nodes.some((n) => n.id === suspect);
+  return panel('Topology neighbourhood', graphSvg(sub, { suspect, involved: new Set(i.services) }),
+    h('p', { class: 'muted legend', id: 'topology-suspect' },
+      !suspect ? 'No root cause named yet: the services involved are outlined in red.'
+        : known ? ['Suspected root cause: ', h('strong', {}, suspect), ' (filled); services involved outlined in red.']
+          : ['Suspected root cause ', h('strong', {}, suspect), ' is not in the service graph.']));
 }
 
 function timelinePanel(i, res) {
