@@ -4,8 +4,9 @@
 //   AUTH_URL        a `hush serve` with tokens, holding a series whose labels and a log line of
 //                   service postgres whose message carry PAYLOAD
 //   AUTH_INCIDENT   the id of the incident an alert carrying PAYLOAD opened on AUTH_URL
+//   AUTH_RUN        the run, pending approval, that AUTH_URL's runbook got on AUTH_INCIDENT
 //   DEMO_ROOT_CAUSE the service the demo's scenario broke (the simulator's truth)
-//   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL
+//   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL (the operator's token is named `oncall`)
 //   PAYLOAD         the injected markup
 //   SHOTS_DIR       when set, screenshots of each page are written there instead of testing
 import { chromium } from 'playwright-core';
@@ -92,6 +93,12 @@ async function firstIncidentPath(base) {
   return `/incidents/${encodeURIComponent((await incidentNaming(base, null)).id)}`;
 }
 
+/** Calls AUTH_URL's API with `token`; → HTTP status. */
+async function call(method, path, token, body) {
+  const r = await fetch(`${env('AUTH_URL')}${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return r.status;
+}
+
 if (process.env.SHOTS_DIR) {
   await screenshots(env('DEMO_URL'), process.env.SHOTS_DIR);
 } else {
@@ -144,6 +151,8 @@ async function tests() {
     assert(await page.locator('#main svg.graph g.node').count() > 1, 'the neighbourhood shows the suspect alone');
     assert((await page.textContent('#topology-suspect')).includes(`Suspected root cause: ${cause}`), `the topology panel does not name ${cause}: ${await page.textContent('#topology-suspect')}`);
     assert((await page.textContent('.hypothesis.top h3')).includes(`Suspect: ${cause}`), 'the root-cause panel names another suspect');
+    // The demo loads a runbook for its database fault: it is suggested on this incident.
+    await page.waitForSelector('#runbooks li[data-runbook="postgres-slow-queries"]', { timeout: 20000 });
     // Open API = admin role: the operator buttons are there (the control for the read-only check).
     assert(await page.locator('#operator-actions button[data-action="resolve"], #operator-actions button[data-action="reopen"]').count() === 1, 'operator buttons missing for the admin role');
     await page.close();
@@ -246,6 +255,57 @@ async function tests() {
       const ok = await fetch(`${auth}/api/v1/incidents/${id}`, { method: 'PATCH', headers: { Authorization: `Bearer ${env('OPERATOR_TOKEN')}`, 'Content-Type': 'application/json' }, body: '{"note":"seen from the browser test"}' });
       assert(ok.status === 200, `the API refused an operator's note: ${ok.status}`);
     }
+  });
+
+  await remediation();
+}
+
+async function remediation() {
+  const auth = env('AUTH_URL');
+  const read = env('READ_TOKEN');
+  const operator = env('OPERATOR_TOKEN');
+  const run = env('AUTH_RUN');
+  const path = `/incidents/${encodeURIComponent(env('AUTH_INCIDENT'))}`;
+  const row = '#runbooks li[data-runbook="postgres-slow-queries"]';
+  const runState = async () => (await (await fetch(`${auth}/api/v1/remediation/runs/${run}`, { headers: { Authorization: `Bearer ${read}` } })).json()).data.state;
+
+  await check('a read-only token sees the suggested runbook but no dry-run or approve button, and the API refuses both', async () => {
+    const page = await open(`${auth}/`, { token: read });
+    await go(page, path);
+    await page.waitForSelector(`${row} [data-state="pending_approval"]`, { timeout: 20000 });
+    assert(await page.locator('#runbooks button').count() === 0, 'a read-only token sees runbook buttons');
+    assert((await page.textContent('#runbooks')).includes('need an operator token'), 'no word on why the buttons are missing');
+    await page.close();
+    for (const what of ['approve', 'dry-run']) {
+      const status = await call('POST', `/api/v1/remediation/runs/${run}/${what}`, read);
+      assert(status === 403, `the API answered a read-only ${what} with ${status}`);
+    }
+    assert(await runState() === 'pending_approval', 'the refused approval changed the run');
+  });
+
+  await check('an operator dry-runs and approves the suggested runbook in the browser, and the audit view shows the approval', async () => {
+    const page = await open(`${auth}/`, { token: operator });
+    await go(page, path);
+    await page.waitForSelector(`${row} button[data-action="approve"]`, { timeout: 20000 });
+    await page.click(`${row} button[data-action="dry-run"]`);
+    await page.waitForSelector(`${row} pre.plan`, { timeout: 10000 });
+    const plan = await page.textContent(`${row} pre.plan`);
+    assert(plan.includes('note on the incident: postgres answers slowly'), `dry-run plan: ${plan}`);
+    assert(await runState() === 'pending_approval', 'the dry-run changed the run');
+    await page.click(`${row} button[data-action="approve"]`);
+    // One annotate step: the server runs it at once and the panel follows the run to its end.
+    await page.waitForSelector(`${row} [data-state="succeeded"]`, { timeout: 20000 })
+      .catch(async () => assert(false, `the approved run did not succeed: ${await page.textContent(row)}`));
+    assert((await page.textContent(row)).includes('approved by token:oncall'), `approver not shown: ${await page.textContent(row)}`);
+    assert(await page.locator(`${row} button[data-action="approve"]`).count() === 0, 'approve is still offered after approval');
+    await go(page, '/audit');
+    const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => [...t.cells].map((c) => c.textContent)));
+    const approved = rows.findIndex((c) => c[3] === 'remediation.run.approved' && c[2] === 'token:oncall' && c[4] === run);
+    assert(approved >= 0, `no approval of ${run} by token:oncall in the audit view: ${JSON.stringify(rows.map((c) => c.slice(2, 5)))}`);
+    // Newest first: the run's later entries come above its approval.
+    const finished = rows.findIndex((c) => c[3] === 'remediation.run.finished' && c[4] === run);
+    assert(finished >= 0 && finished < approved, `the audit view is not newest first: finished at row ${finished}, approved at ${approved}`);
+    await page.close();
   });
 }
 

@@ -1,11 +1,13 @@
 // One incident: summary, operator actions (only for roles allowed), root-cause hypotheses
-// with evidence charts, the topology neighbourhood of the suspect, and the timeline.
+// with evidence charts, the topology neighbourhood of the suspect, suggested runbooks (dry-run
+// and approve for roles allowed), related logs and the timeline.
 import { h, mount, panel, empty, failure, prio, stateBadge, fmtTime, labelsText } from '../dom.js';
 import { api, list, subscribe } from '../api.js';
 import { incident } from '../model.js';
 import { anomalyChart, deviationChart } from '../evidence.js';
 import { graphSvg, normaliseGraph, neighbourhood, fetchTopology } from '../graph.js';
 import { session, onLeave } from '../state.js';
+import { runbooksBody } from '../runbooks.js';
 
 export async function incidentPage(id) {
   let res = await api(`/api/v1/incidents/${encodeURIComponent(id)}`);
@@ -28,6 +30,7 @@ export async function incidentPage(id) {
     h('div', { class: 'grid' },
       await hypotheses(inc),
       topologyPanel(inc, topo),
+      panel('Suggested runbooks', runbooksBody(inc.id)),
       await logsPanel(inc),
       timelinePanel(inc, timeline)));
   let pending = null;
