@@ -257,10 +257,10 @@ async function tests() {
     }
   });
 
-  await remediation();
+  await remediationAndFeedback();
 }
 
-async function remediation() {
+async function remediationAndFeedback() {
   const auth = env('AUTH_URL');
   const read = env('READ_TOKEN');
   const operator = env('OPERATOR_TOKEN');
@@ -305,6 +305,35 @@ async function remediation() {
     // Newest first: the run's later entries come above its approval.
     const finished = rows.findIndex((c) => c[3] === 'remediation.run.finished' && c[4] === run);
     assert(finished >= 0 && finished < approved, `the audit view is not newest first: finished at row ${finished}, approved at ${approved}`);
+    await page.close();
+  });
+
+  await check('an operator gives an anomaly a verdict in the explorer and the API records it; a read-only token cannot', async () => {
+    const first = '#anomaly-table tr[data-row]';
+    const ro = await open(`${auth}/`, { token: read });
+    await go(ro, '/anomalies');
+    await ro.locator(first).first().click();
+    await ro.waitForSelector('#anomaly-detail h3', { timeout: 20000 });
+    assert(await ro.locator('#anomaly-detail button[data-verdict]').count() === 0, 'a read-only token sees verdict buttons');
+    const id = await ro.locator(first).first().getAttribute('data-id');
+    await ro.close();
+    const refused = await call('POST', `/api/v1/anomalies/${id}/feedback`, read, { verdict: 'true_positive' });
+    assert(refused === 403, `the API answered a read-only verdict with ${refused}`);
+
+    const page = await open(`${auth}/`, { token: operator });
+    await go(page, '/anomalies');
+    const rowSel = `#anomaly-table tr[data-id="${id}"]`;
+    await page.click(rowSel);
+    await page.click('#anomaly-feedback button[data-verdict="false_positive"]');
+    await page.waitForFunction(() => /Recorded: False positive/.test(document.getElementById('feedback-status').textContent), null, { timeout: 10000 })
+      .catch(async () => assert(false, `verdict not recorded: ${await page.textContent('#anomaly-feedback')}`));
+    assert(await page.textContent(`${rowSel} td.verdict`) === 'False positive', 'the list does not show the verdict');
+    const listed = (await (await fetch(`${auth}/api/v1/anomalies?service=shop&limit=1000`, { headers: { Authorization: `Bearer ${read}` } })).json()).data;
+    const judged = listed.filter((a) => a.feedback);
+    assert(judged.length === 1 && String(judged[0].id) === id && judged[0].feedback === 'false_positive', `the API holds these verdicts: ${JSON.stringify(judged.map((a) => [a.id, a.feedback]))}`);
+    // Drawn again from the server: the verdict is still there.
+    await go(page, '/anomalies');
+    assert(await page.textContent(`${rowSel} td.verdict`) === 'False positive', 'the verdict is gone after reloading the list');
     await page.close();
   });
 }

@@ -2,7 +2,7 @@
 //! against a `hush demo` server with incidents and a `hush serve` with tokens whose stored series
 //! labels, log lines and an alert (with the incident it opened) carry injected markup, and which
 //! loads the demo's runbook so that incident has a run to approve. Fails when any browser check
-//! fails, or when the approval the browser gave is not in the server's database.
+//! fails, or when what the browser did (a verdict, an approval) is not in the server's database.
 
 mod support;
 
@@ -410,12 +410,22 @@ fn browser_checks_pass() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // What the browser did is in the database, not only in the answers it saw: the approval in
-    // the audit chain under the operator's token name.
+    // What the browser did is in the database, not only in the answers it saw: the verdict as
+    // an anomaly event, the approval in the audit chain under the operator's token name.
     drop(auth);
     rt.block_on(async {
         let url = format!("sqlite://{}", auth_dir.join("data/hush.db").display());
         let db = hush_sql::SqlStore::open(&url).await.unwrap();
+        let events = db
+            .list_events(&hush_sql::EventFilter {
+                kind: Some(hush_sql::EventKind::Anomaly),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].payload["feedback"], "false_positive");
+        assert_eq!(events[0].series.get("note"), Some(PAYLOAD));
         let audit = db.list_audit(0, 1000).await.unwrap();
         assert!(
             audit.iter().any(|e| e.action == "remediation.run.approved"
