@@ -18,6 +18,16 @@ export function align(seriesList) {
   return [xs, ...cols];
 }
 
+/** 1234567 → "1.23M", 0.00012 → "0.00012": at most three significant digits and an SI suffix. */
+export function compact(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '';
+  const a = Math.abs(v);
+  for (const [d, s] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']]) {
+    if (a >= d) return `${Number((v / d).toPrecision(3))}${s}`;
+  }
+  return String(Number(v.toPrecision(3)));
+}
+
 /**
  * A chart with `value`, optional `lower`/`upper` band and `marks` (seconds).
  * Each input is [[t, v], …] with numbers. Returns the wrapper element.
@@ -32,6 +42,8 @@ export function bandChart({ title, value, lower = [], upper = [], marks = [], he
   const axis = { stroke: css('--fg-muted', '#888'), grid: { stroke: css('--grid', 'rgba(128,128,128,0.15)') } };
   // 24-hour UTC ticks: short, and the same clock the rest of the UI prints.
   const timeAxis = { ...axis, values: (u, splits) => splits.map((t) => new Date(t * 1000).toISOString().slice(11, 16)) };
+  // Compact values (1.2M, 350k): uPlot's default prints every digit and the axis cuts them off.
+  const valueAxis = { ...axis, values: (u, splits) => splits.map(compact) };
   const series = [{}, { label, stroke: line, width: 1.5 }];
   if (hasBand) {
     series.push({ label: 'expected low', stroke: band, width: 1, dash: [4, 4] });
@@ -41,7 +53,7 @@ export function bandChart({ title, value, lower = [], upper = [], marks = [], he
     width: 600,
     height,
     series,
-    axes: [timeAxis, axis],
+    axes: [timeAxis, valueAxis],
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     bands: hasBand ? [{ series: [3, 2], fill: band }] : [],
     legend: { show: false },
@@ -93,7 +105,7 @@ export function linesChart({ title, series, height = 160 }) {
   const plot = new uPlot({
     width: 600,
     height,
-    axes: [timeAxis, axis],
+    axes: [timeAxis, { ...axis, values: (u, splits) => splits.map(compact) }],
     legend: { show: false },
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: css(s.color, '#4f8cff'), width: 2 }))],
   }, align(series.map((s) => s.points)), target);

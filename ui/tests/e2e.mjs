@@ -4,7 +4,9 @@
 //   AUTH_URL        a `hush serve` with tokens, holding a series whose labels and a log line of
 //                   service postgres whose message carry PAYLOAD
 //   AUTH_INCIDENT   the id of the incident an alert carrying PAYLOAD opened on AUTH_URL
-//   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL
+//   AUTH_RUN        the run, pending approval, that AUTH_URL's runbook got on AUTH_INCIDENT
+//   DEMO_ROOT_CAUSE the service the demo's scenario broke (the simulator's truth)
+//   READ_TOKEN, OPERATOR_TOKEN   tokens of AUTH_URL (the operator's token is named `oncall`)
 //   PAYLOAD         the injected markup
 //   SHOTS_DIR       when set, screenshots of each page are written there instead of testing
 import { chromium } from 'playwright-core';
@@ -77,12 +79,24 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-async function firstIncidentPath(base) {
+/** The first incident naming `cause` as its root cause (any named cause when not given). */
+async function incidentNaming(base, cause) {
   const r = await (await fetch(`${base}/api/v1/incidents?limit=1000`)).json();
   const list = Array.isArray(r.data) ? r.data : [];
-  const withRc = list.find((i) => i.root_cause || (i.rootCause && i.rootCause.service) || (i.hypotheses && i.hypotheses.length)) || list[0];
-  assert(withRc, `no incidents at ${base}`);
-  return `/incidents/${encodeURIComponent(withRc.id)}`;
+  const named = list.filter((i) => i.rootCause && i.rootCause.service);
+  const hit = named.find((i) => !cause || i.rootCause.service === cause);
+  assert(hit || (!cause && list.length), `no incident at ${base} names ${cause || 'a root cause'}: ${named.map((i) => i.rootCause.service)}`);
+  return hit || list[0];
+}
+
+async function firstIncidentPath(base) {
+  return `/incidents/${encodeURIComponent((await incidentNaming(base, null)).id)}`;
+}
+
+/** Calls AUTH_URL's API with `token`; → HTTP status. */
+async function call(method, path, token, body) {
+  const r = await fetch(`${env('AUTH_URL')}${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return r.status;
 }
 
 if (process.env.SHOTS_DIR) {
@@ -102,7 +116,9 @@ async function tests() {
   const demo = env('DEMO_URL');
   const auth = env('AUTH_URL');
   const payload = env('PAYLOAD');
-  const incidentPath = await firstIncidentPath(demo);
+  const cause = env('DEMO_ROOT_CAUSE');
+  const demoIncident = await incidentNaming(demo, cause);
+  const incidentPath = `/incidents/${encodeURIComponent(demoIncident.id)}`;
 
   await check('the overview lists incidents', async () => {
     const page = await open(`${demo}/`);
@@ -122,21 +138,21 @@ async function tests() {
     await page.close();
   });
 
-  await check('an incident page renders its evidence chart and the topology panel', async () => {
+  await check('an incident page renders its evidence chart and highlights the demo\'s root cause in the topology', async () => {
     const page = await open(`${demo}${incidentPath}`);
     await page.waitForSelector('#evidence canvas', { timeout: 20000 });
     const px = await inked(page, '#evidence');
     assert(px > 1000, `evidence chart is (nearly) empty: ${px} pixels`);
-    // Whether the server knows any service graph decides what the panel must show.
-    const graph = async (p) => { const r = await fetch(`${demo}${p}`); return r.ok ? (await r.json()).data : null; };
-    const t = (await graph('/api/v1/topology')) || (await graph('/api/v1/topology/file'));
-    const known = t && ((t.nodes && t.nodes.length) || (t.services && t.services.length));
-    if (known) {
-      assert(await page.locator('.graph .node.suspect').count() === 1, 'the suspect is not highlighted in the topology');
-    } else {
-      const text = await page.textContent('#main');
-      assert(text.includes(t ? 'The topology is empty.' : 'No topology on this server.'), 'topology empty state missing');
-    }
+    // The demo serves its estate's service graph: exactly one node is the suspect, and it is the
+    // service the server named and the simulator broke.
+    const suspects = await page.$$eval('#main svg.graph g.node.suspect', (gs) => gs.map((g) => ({ service: g.dataset.service, label: g.querySelector('text').textContent })));
+    assert(suspects.length === 1, `expected one highlighted suspect, got ${JSON.stringify(suspects)}`);
+    assert(suspects[0].service === cause && suspects[0].label === cause, `highlighted ${JSON.stringify(suspects[0])}, the demo's root cause is ${cause}`);
+    assert(await page.locator('#main svg.graph g.node').count() > 1, 'the neighbourhood shows the suspect alone');
+    assert((await page.textContent('#topology-suspect')).includes(`Suspected root cause: ${cause}`), `the topology panel does not name ${cause}: ${await page.textContent('#topology-suspect')}`);
+    assert((await page.textContent('.hypothesis.top h3')).includes(`Suspect: ${cause}`), 'the root-cause panel names another suspect');
+    // The demo loads a runbook for its database fault: it is suggested on this incident.
+    await page.waitForSelector('#runbooks li[data-runbook="postgres-slow-queries"]', { timeout: 20000 });
     // Open API = admin role: the operator buttons are there (the control for the read-only check).
     assert(await page.locator('#operator-actions button[data-action="resolve"], #operator-actions button[data-action="reopen"]').count() === 1, 'operator buttons missing for the admin role');
     await page.close();
@@ -239,6 +255,86 @@ async function tests() {
       const ok = await fetch(`${auth}/api/v1/incidents/${id}`, { method: 'PATCH', headers: { Authorization: `Bearer ${env('OPERATOR_TOKEN')}`, 'Content-Type': 'application/json' }, body: '{"note":"seen from the browser test"}' });
       assert(ok.status === 200, `the API refused an operator's note: ${ok.status}`);
     }
+  });
+
+  await remediationAndFeedback();
+}
+
+async function remediationAndFeedback() {
+  const auth = env('AUTH_URL');
+  const read = env('READ_TOKEN');
+  const operator = env('OPERATOR_TOKEN');
+  const run = env('AUTH_RUN');
+  const path = `/incidents/${encodeURIComponent(env('AUTH_INCIDENT'))}`;
+  const row = '#runbooks li[data-runbook="postgres-slow-queries"]';
+  const runState = async () => (await (await fetch(`${auth}/api/v1/remediation/runs/${run}`, { headers: { Authorization: `Bearer ${read}` } })).json()).data.state;
+
+  await check('a read-only token sees the suggested runbook but no dry-run or approve button, and the API refuses both', async () => {
+    const page = await open(`${auth}/`, { token: read });
+    await go(page, path);
+    await page.waitForSelector(`${row} [data-state="pending_approval"]`, { timeout: 20000 });
+    assert(await page.locator('#runbooks button').count() === 0, 'a read-only token sees runbook buttons');
+    assert((await page.textContent('#runbooks')).includes('need an operator token'), 'no word on why the buttons are missing');
+    await page.close();
+    for (const what of ['approve', 'dry-run']) {
+      const status = await call('POST', `/api/v1/remediation/runs/${run}/${what}`, read);
+      assert(status === 403, `the API answered a read-only ${what} with ${status}`);
+    }
+    assert(await runState() === 'pending_approval', 'the refused approval changed the run');
+  });
+
+  await check('an operator dry-runs and approves the suggested runbook in the browser, and the audit view shows the approval', async () => {
+    const page = await open(`${auth}/`, { token: operator });
+    await go(page, path);
+    await page.waitForSelector(`${row} button[data-action="approve"]`, { timeout: 20000 });
+    await page.click(`${row} button[data-action="dry-run"]`);
+    await page.waitForSelector(`${row} pre.plan`, { timeout: 10000 });
+    const plan = await page.textContent(`${row} pre.plan`);
+    assert(plan.includes('note on the incident: postgres answers slowly'), `dry-run plan: ${plan}`);
+    assert(await runState() === 'pending_approval', 'the dry-run changed the run');
+    await page.click(`${row} button[data-action="approve"]`);
+    // One annotate step: the server runs it at once and the panel follows the run to its end.
+    await page.waitForSelector(`${row} [data-state="succeeded"]`, { timeout: 20000 })
+      .catch(async () => assert(false, `the approved run did not succeed: ${await page.textContent(row)}`));
+    assert((await page.textContent(row)).includes('approved by token:oncall'), `approver not shown: ${await page.textContent(row)}`);
+    assert(await page.locator(`${row} button[data-action="approve"]`).count() === 0, 'approve is still offered after approval');
+    await go(page, '/audit');
+    const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => [...t.cells].map((c) => c.textContent)));
+    const approved = rows.findIndex((c) => c[3] === 'remediation.run.approved' && c[2] === 'token:oncall' && c[4] === run);
+    assert(approved >= 0, `no approval of ${run} by token:oncall in the audit view: ${JSON.stringify(rows.map((c) => c.slice(2, 5)))}`);
+    // Newest first: the run's later entries come above its approval.
+    const finished = rows.findIndex((c) => c[3] === 'remediation.run.finished' && c[4] === run);
+    assert(finished >= 0 && finished < approved, `the audit view is not newest first: finished at row ${finished}, approved at ${approved}`);
+    await page.close();
+  });
+
+  await check('an operator gives an anomaly a verdict in the explorer and the API records it; a read-only token cannot', async () => {
+    const first = '#anomaly-table tr[data-row]';
+    const ro = await open(`${auth}/`, { token: read });
+    await go(ro, '/anomalies');
+    await ro.locator(first).first().click();
+    await ro.waitForSelector('#anomaly-detail h3', { timeout: 20000 });
+    assert(await ro.locator('#anomaly-detail button[data-verdict]').count() === 0, 'a read-only token sees verdict buttons');
+    const id = await ro.locator(first).first().getAttribute('data-id');
+    await ro.close();
+    const refused = await call('POST', `/api/v1/anomalies/${id}/feedback`, read, { verdict: 'true_positive' });
+    assert(refused === 403, `the API answered a read-only verdict with ${refused}`);
+
+    const page = await open(`${auth}/`, { token: operator });
+    await go(page, '/anomalies');
+    const rowSel = `#anomaly-table tr[data-id="${id}"]`;
+    await page.click(rowSel);
+    await page.click('#anomaly-feedback button[data-verdict="false_positive"]');
+    await page.waitForFunction(() => /Recorded: False positive/.test(document.getElementById('feedback-status').textContent), null, { timeout: 10000 })
+      .catch(async () => assert(false, `verdict not recorded: ${await page.textContent('#anomaly-feedback')}`));
+    assert(await page.textContent(`${rowSel} td.verdict`) === 'False positive', 'the list does not show the verdict');
+    const listed = (await (await fetch(`${auth}/api/v1/anomalies?service=shop&limit=1000`, { headers: { Authorization: `Bearer ${read}` } })).json()).data;
+    const judged = listed.filter((a) => a.feedback);
+    assert(judged.length === 1 && String(judged[0].id) === id && judged[0].feedback === 'false_positive', `the API holds these verdicts: ${JSON.stringify(judged.map((a) => [a.id, a.feedback]))}`);
+    // Drawn again from the server: the verdict is still there.
+    await go(page, '/anomalies');
+    assert(await page.textContent(`${rowSel} td.verdict`) === 'False positive', 'the verdict is gone after reloading the list');
+    await page.close();
   });
 }
 

@@ -122,6 +122,7 @@ pub async fn list(
                 "upper": a.upper,
                 "kind": a.kind,
                 "explanation": a.explanation,
+                "feedback": a.feedback,
             })
         })
         .collect();

@@ -169,6 +169,8 @@ pub(crate) async fn kill_switch(
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     after: Option<i64>,
+    before: Option<i64>,
+    order: Option<String>,
     limit: Option<u32>,
 }
 
@@ -181,7 +183,9 @@ fn entry_json(e: &hush_sql::AuditEntry) -> J {
     })
 }
 
-/// `GET /api/v1/audit?after=N&limit=M`: entries after position N, in chain order.
+/// `GET /api/v1/audit?after=N&limit=M`: entries after position N, in chain order;
+/// `?order=desc&before=N`: entries before position N (default: from the newest), newest first,
+/// so a reader sees the latest actions without paging through the whole chain.
 pub(crate) async fn audit(
     State(s): State<AppState>,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
@@ -191,12 +195,31 @@ pub(crate) async fn audit(
     if limit == 0 || limit > 1000 {
         return Err(ApiError::bad_data("limit must be 1 to 1000"));
     }
-    let entries = s
-        .engine
-        .db
-        .list_audit(q.after.unwrap_or(0), limit)
-        .await
-        .map_err(|e| ApiError::internal("read audit log", e))?;
+    let newest_first = match q.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(ApiError::bad_data(format!(
+                "invalid order `{o}`: use asc or desc"
+            )));
+        }
+    };
+    let entries = match (newest_first, q.after, q.before) {
+        (false, after, None) => s.engine.db.list_audit(after.unwrap_or(0), limit).await,
+        (true, None, before) => {
+            s.engine
+                .db
+                .list_audit_before(before.unwrap_or(i64::MAX), limit)
+                .await
+        }
+        (false, _, Some(_)) => {
+            return Err(ApiError::bad_data("`before` needs order=desc"));
+        }
+        (true, Some(_), _) => {
+            return Err(ApiError::bad_data("`after` needs order=asc"));
+        }
+    }
+    .map_err(|e| ApiError::internal("read audit log", e))?;
     Ok(ok(J::Array(entries.iter().map(entry_json).collect())))
 }
 

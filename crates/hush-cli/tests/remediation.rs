@@ -295,6 +295,25 @@ fn approved_runbook_runs_verifies_and_leaves_a_verifiable_audit_trail() {
                 "remediation.run.finished",
             ]
         );
+        // Newest first, from the end or from a position, as the UI's audit view reads it.
+        let newest = api.get("/api/v1/audit?order=desc&limit=3").await;
+        let back: Vec<J> = entries.iter().rev().take(3).cloned().collect();
+        assert_eq!(newest["data"].as_array().unwrap(), &back);
+        let before = back[2]["seq"].as_i64().unwrap();
+        let older = api
+            .get(&format!("/api/v1/audit?order=desc&before={before}&limit=1"))
+            .await;
+        assert_eq!(older["data"][0]["seq"].as_i64(), Some(before - 1));
+        for bad in ["order=up", "before=3", "order=desc&after=3"] {
+            let r = api
+                .c
+                .get(format!("{}/api/v1/audit?{bad}", api.base))
+                .bearer_auth(READ)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 400, "{bad}");
+        }
         let approved = mine[2];
         assert_eq!(approved["actor"], "token:ops");
         assert_eq!(mine[5]["details"]["planned"]["program"], "/usr/bin/touch");

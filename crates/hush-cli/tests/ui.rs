@@ -1,6 +1,8 @@
 //! The web UI in a real browser: Debian's chromium driven by playwright-core (`ui/tests/e2e.mjs`)
 //! against a `hush demo` server with incidents and a `hush serve` with tokens whose stored series
-//! labels, log lines and an alert (with the incident it opened) carry injected markup. Fails when any browser check fails.
+//! labels, log lines and an alert (with the incident it opened) carry injected markup, and which
+//! loads the demo's runbook so that incident has a run to approve. Fails when any browser check
+//! fails, or when what the browser did (a verdict, an approval) is not in the server's database.
 
 mod support;
 
@@ -258,10 +260,11 @@ fn ingest_payload_log(rt: &tokio::runtime::Runtime, port: u16) {
 }
 
 /// An alert through the alert API whose label and summary carry `PAYLOAD`: it opens an incident
-/// whose page must show that text as text.
+/// whose page must show that text as text. Its name is the demo's database alert, so the demo's
+/// runbook suggests itself for it.
 fn ingest_payload_alert(rt: &tokio::runtime::Runtime, port: u16) -> String {
     let alert = serde_json::json!([{
-        "labels": {"alertname": "SlowQueries", "service": "postgres", "severity": "critical", "detail": PAYLOAD},
+        "labels": {"alertname": "PostgresSlowQueries", "service": "postgres", "severity": "critical", "detail": PAYLOAD},
         "annotations": {"summary": format!("queries are slow {PAYLOAD}")},
     }]);
     let (s, j) = rt.block_on(async {
@@ -279,6 +282,39 @@ fn ingest_payload_alert(rt: &tokio::runtime::Runtime, port: u16) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("the alert opened no incident: {j}"))
         .to_string()
+}
+
+/// The service the demo's fault broke (db-slowdown, seed 1), from the simulator's truth.
+fn true_root_cause() -> String {
+    let scenario = hush_sim::Scenario::parse("db-slowdown").unwrap();
+    let sim = hush_sim::Simulation::new(1, scenario, 0, 15_000).unwrap();
+    sim.truth().incidents[0].root_cause.service.clone()
+}
+
+/// The run the demo's runbook got on `incident`, once the server created it (pending approval).
+fn pending_run(rt: &tokio::runtime::Runtime, port: u16, incident: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, j) = get(
+            rt,
+            &format!("http://127.0.0.1:{port}/api/v1/remediation/runs"),
+            Some(READ),
+        );
+        assert_eq!(s, 200, "{j}");
+        if let Some(run) = j["data"]["runs"]
+            .as_array()
+            .and_then(|l| l.iter().find(|r| r["incident"] == incident))
+        {
+            assert_eq!(run["state"], "pending_approval", "{run}");
+            assert_eq!(run["runbook"], "postgres-slow-queries", "{run}");
+            return run["id"].as_str().unwrap().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the runbook got no run on incident {incident}: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]
@@ -326,20 +362,30 @@ fn browser_checks_pass() {
         std::thread::sleep(Duration::from_millis(300));
     }
 
-    // A server with tokens, for roles and for injected text.
+    // A server with tokens, for roles and for injected text, loading the demo's runbook file as
+    // an operator would (a runbooks directory), so its incident gets a run to approve.
     let auth_dir = dir.path().join("auth");
-    std::fs::create_dir_all(&auth_dir).unwrap();
+    let runbooks = auth_dir.join("runbooks");
+    std::fs::create_dir_all(&runbooks).unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("src/demo/runbooks/postgres-slow-queries.yaml"),
+        runbooks.join("postgres-slow-queries.yaml"),
+    )
+    .unwrap();
     let auth_port = free_port();
-    let _auth = hush(
+    let auth = hush(
         &auth_dir,
         auth_port,
         &format!(
-            "auth:\n  tokens:\n    - {{name: viewer, token: {READ}, role: read}}\n    - {{name: prom, token: {WRITE}, role: write}}\n    - {{name: oncall, token: {OPERATOR}, role: operator}}\ndetection:\n  enabled: true\n"
+            "auth:\n  tokens:\n    - {{name: viewer, token: {READ}, role: read}}\n    - {{name: prom, token: {WRITE}, role: write}}\n    - {{name: oncall, token: {OPERATOR}, role: operator}}\ndetection:\n  enabled: true\nremediation:\n  runbooks_dir: {}\n  poll_interval: 200ms\n",
+            runbooks.display()
         ),
     );
     ingest_payload_series(&rt, auth_port);
     ingest_payload_log(&rt, auth_port);
     let incident = ingest_payload_alert(&rt, auth_port);
+    let run = pending_run(&rt, auth_port, &incident);
 
     let out = Command::new(node)
         .arg("tests/e2e.mjs")
@@ -351,6 +397,9 @@ fn browser_checks_pass() {
         .env("OPERATOR_TOKEN", OPERATOR)
         .env("PAYLOAD", PAYLOAD)
         .env("AUTH_INCIDENT", &incident)
+        .env("AUTH_RUN", &run)
+        // The simulator's truth: the cause the demo must name and highlight.
+        .env("DEMO_ROOT_CAUSE", true_root_cause())
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -360,4 +409,30 @@ fn browser_checks_pass() {
         "browser checks failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // What the browser did is in the database, not only in the answers it saw: the verdict as
+    // an anomaly event, the approval in the audit chain under the operator's token name.
+    drop(auth);
+    rt.block_on(async {
+        let url = format!("sqlite://{}", auth_dir.join("data/hush.db").display());
+        let db = hush_sql::SqlStore::open(&url).await.unwrap();
+        let events = db
+            .list_events(&hush_sql::EventFilter {
+                kind: Some(hush_sql::EventKind::Anomaly),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].payload["feedback"], "false_positive");
+        assert_eq!(events[0].series.get("note"), Some(PAYLOAD));
+        let audit = db.list_audit(0, 1000).await.unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "remediation.run.approved"
+                && e.subject == run
+                && e.actor == "token:oncall"),
+            "no approval of run {run} by token:oncall in {audit:?}"
+        );
+        db.close().await;
+    });
 }

@@ -36,6 +36,10 @@ pub struct Anomaly {
     pub upper: Option<f64>,
     pub kind: Option<String>,
     pub explanation: String,
+    /// The operator's latest verdict on it (`true_positive`, `false_positive`, `missed`), so
+    /// whoever looks next sees it was judged. Absent in checkpoints written before verdicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -211,6 +215,7 @@ impl Detection {
                         .as_ref()
                         .map(|e| format!("{:?}", e.kind).to_lowercase()),
                     explanation: out.explanation.map(|e| e.to_string()).unwrap_or_default(),
+                    feedback: None,
                 });
                 if st.anomalies.len() > self.cfg.max_anomalies {
                     st.anomalies.pop_front();
@@ -293,10 +298,11 @@ impl Detection {
         let mut st = self.state.lock();
         let anomaly = st
             .anomalies
-            .iter()
+            .iter_mut()
             .find(|a| a.id == id)
-            .cloned()
             .ok_or(FeedbackError::NotFound(id))?;
+        anomaly.feedback = Some(verdict_name(verdict).to_owned());
+        let anomaly = anomaly.clone();
         let s = st
             .series
             .get_mut(&anomaly.labels.series_id())
@@ -543,6 +549,45 @@ mod tests {
             ids(&b)
         );
         assert_eq!(ids(&a), ids(&b));
+    }
+
+    #[test]
+    fn a_verdict_stays_on_its_anomaly_across_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Detection::new(enabled(None)).unwrap();
+        a.observe(&batch(0, 700, wobble));
+        a.observe(&batch(700, 100, |k| {
+            wobble(k) + if k == 50 { 80.0 } else { 0.0 }
+        }));
+        let all = AnomalyFilter {
+            service: None,
+            selectors: Vec::new(),
+            start: i64::MIN,
+            end: i64::MAX,
+            min_score: 0.0,
+            limit: usize::MAX,
+        };
+        let spike = a.list(&all).into_iter().find(|x| x.time == 750).unwrap();
+        assert_eq!(spike.feedback, None);
+        let out = a.feedback(spike.id, Verdict::FalsePositive, None).unwrap();
+        assert_eq!(out.anomaly.feedback.as_deref(), Some("false_positive"));
+        let verdicts = |d: &Detection| {
+            d.list(&all)
+                .into_iter()
+                .map(|x| (x.id, x.feedback))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            verdicts(&a).contains(&(spike.id, Some("false_positive".to_owned()))),
+            "{:?}",
+            verdicts(&a)
+        );
+        // Only the judged anomaly carries a verdict.
+        assert_eq!(verdicts(&a).iter().filter(|(_, f)| f.is_some()).count(), 1);
+        a.save(dir.path()).unwrap();
+        let b = Detection::new(enabled(None)).unwrap();
+        assert!(b.restore(dir.path()).error.is_none());
+        assert_eq!(verdicts(&a), verdicts(&b));
     }
 
     #[test]

@@ -164,6 +164,9 @@ const INSERT: &str = "INSERT INTO audit_log (seq, at, actor, action, subject, de
 const PAGE: &str = "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
      FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+const PAGE_BACK: &str = "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
+     FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2";
+
 const BY_SUBJECT: &str = "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
      FROM audit_log WHERE subject = $1 ORDER BY seq LIMIT $2";
 
@@ -245,6 +248,19 @@ impl SqlStore {
     pub async fn list_audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, SqlError> {
         let rows = crate::store::with_pool!(self, pool => sqlx::query_as::<_, AuditRow>(PAGE)
             .bind(after).bind(i64::from(limit)).fetch_all(pool).await)
+        .op("list audit entries")?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    /// Up to `limit` entries before position `before`, newest first: what a person reading the
+    /// log wants first. `i64::MAX` starts at the newest entry.
+    pub async fn list_audit_before(
+        &self,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, SqlError> {
+        let rows = crate::store::with_pool!(self, pool => sqlx::query_as::<_, AuditRow>(PAGE_BACK)
+            .bind(before).bind(i64::from(limit)).fetch_all(pool).await)
         .op("list audit entries")?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }

@@ -1,11 +1,13 @@
 // One incident: summary, operator actions (only for roles allowed), root-cause hypotheses
-// with evidence charts, the topology neighbourhood of the suspect, and the timeline.
+// with evidence charts, the topology neighbourhood of the suspect, suggested runbooks (dry-run
+// and approve for roles allowed), related logs and the timeline.
 import { h, mount, panel, empty, failure, prio, stateBadge, fmtTime, labelsText } from '../dom.js';
 import { api, list, subscribe } from '../api.js';
 import { incident } from '../model.js';
 import { anomalyChart, deviationChart } from '../evidence.js';
 import { graphSvg, normaliseGraph, neighbourhood, fetchTopology } from '../graph.js';
 import { session, onLeave } from '../state.js';
+import { runbooksBody } from '../runbooks.js';
 
 export async function incidentPage(id) {
   let res = await api(`/api/v1/incidents/${encodeURIComponent(id)}`);
@@ -28,6 +30,7 @@ export async function incidentPage(id) {
     h('div', { class: 'grid' },
       await hypotheses(inc),
       topologyPanel(inc, topo),
+      panel('Suggested runbooks', runbooksBody(inc.id)),
       await logsPanel(inc),
       timelinePanel(inc, timeline)));
   let pending = null;
@@ -118,10 +121,17 @@ async function evidenceCharts(service, i) {
 function topologyPanel(i, res) {
   if (!res.ok) return panel('Topology', res.status === 404 ? empty('No topology on this server.', 'Set `topology_file` in the configuration to a file listing services and their dependencies.') : failure(res));
   const g = normaliseGraph(res.data);
-  const focus = i.rootCause || i.services[0];
-  if (!g.nodes.length || !focus) return panel('Topology', empty('The topology is empty.', 'List services and their dependencies in `topology_file`.'));
-  const sub = neighbourhood(g, new Set([focus, ...i.services]));
-  return panel('Topology neighbourhood', graphSvg(sub, { suspect: focus, involved: new Set(i.services) }));
+  const focus = new Set([i.rootCause, ...i.services].filter(Boolean));
+  if (!g.nodes.length || !focus.size) return panel('Topology', empty('The topology is empty.', 'List services and their dependencies in `topology_file`.'));
+  const sub = neighbourhood(g, focus);
+  // Only a named root cause is highlighted: without one no service is singled out.
+  const suspect = i.rootCause;
+  const known = suspect && sub.nodes.some((n) => n.id === suspect);
+  return panel('Topology neighbourhood', graphSvg(sub, { suspect, involved: new Set(i.services) }),
+    h('p', { class: 'muted legend', id: 'topology-suspect' },
+      !suspect ? 'No root cause named yet: the services involved are outlined in red.'
+        : known ? ['Suspected root cause: ', h('strong', {}, suspect), ' (filled); services involved outlined in red.']
+          : ['Suspected root cause ', h('strong', {}, suspect), ' is not in the service graph.']));
 }
 
 function timelinePanel(i, res) {

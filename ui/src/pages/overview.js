@@ -12,7 +12,8 @@ export async function overview() {
     api('/api/v1/alerts?limit=1000'),
     api('/api/v1/anomalies?limit=1000'),
     api('/api/v1/capacity'),
-    api('/api/v1/audit?limit=10'),
+    // Newest first: the latest actions, however long the chain.
+    api('/api/v1/audit?order=desc&limit=10'),
   ]);
   const incidents = list(inc, 'incidents').map(incident).filter(Boolean);
   const root = h('div', { class: 'grid' },

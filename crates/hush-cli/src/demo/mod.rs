@@ -30,6 +30,8 @@ use tokio::sync::watch;
 const DEFAULT_SCENARIO: &str = "db-slowdown";
 /// Simulated scrape interval.
 const STEP_MS: i64 = 15_000;
+/// The runbook the demo loads (approve mode; it only annotates the incident).
+const RUNBOOK: &str = include_str!("runbooks/postgres-slow-queries.yaml");
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
@@ -140,6 +142,12 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
     let topology = data_dir.join("topology.yaml");
     std::fs::write(&topology, hush_sim::Estate::shop().topology_yaml())
         .with_context(|| format!("failed to write `{}`", topology.display()))?;
+    // A runbook for the database fault, so incidents show a suggestion an operator can approve.
+    let runbooks = data_dir.join("runbooks");
+    std::fs::create_dir_all(&runbooks)
+        .with_context(|| format!("failed to create `{}`", runbooks.display()))?;
+    std::fs::write(runbooks.join("postgres-slow-queries.yaml"), RUNBOOK)
+        .with_context(|| format!("failed to write a runbook into `{}`", runbooks.display()))?;
     let mut config = Config {
         data_dir,
         topology_file: Some(topology),
@@ -147,6 +155,7 @@ async fn serve_and_drive(args: DemoArgs, scenario: Scenario) -> anyhow::Result<(
     };
     config.listen.value = args.listen;
     config.detection.enabled = true;
+    config.remediation.runbooks_dir = Some(runbooks);
     let engine = tokio::task::spawn_blocking(move || Engine::open(config))
         .await
         .context("engine start-up panicked")??;

@@ -51,6 +51,12 @@ pub async fn check(store: &SqlStore, ctx: &Ctx) {
     assert_eq!(listed, appended[..3]);
     let first = store.list_audit(0, 1).await.unwrap();
     assert_eq!(first[0].prev_hash, GENESIS_HASH);
+    // Newest first, from the end and from a position.
+    let newest = store.list_audit_before(i64::MAX, 2).await.unwrap();
+    assert_eq!(newest, [appended[4].clone(), appended[3].clone()]);
+    let older = store.list_audit_before(appended[3].seq, 2).await.unwrap();
+    assert_eq!(older, [appended[2].clone(), appended[1].clone()]);
+    assert!(store.list_audit_before(1, 10).await.unwrap().is_empty());
     // By subject: only that subject's entries, oldest first, ending with the one just appended.
     let about = store
         .list_audit_for(&appended[1].subject, 1000)
