@@ -210,6 +210,79 @@ impl SqlStore {
         row.into_incident()
     }
 
+    /// Stores new open incidents under ids the caller chose, in one transaction and one
+    /// statement per 1,000, returned in the order given. Choosing ids up front lets a caller
+    /// refer to an incident (memberships, answers) before the batch is written.
+    pub async fn create_incidents(
+        &self,
+        incidents: &[(Uuid, NewIncident)],
+    ) -> Result<Vec<Incident>, SqlError> {
+        const ROWS: usize = 1_000;
+        for (_, i) in incidents {
+            require_non_empty("incident title", &i.title)?;
+        }
+        if incidents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<IncidentRow> = with_pool!(self, pool => {
+            let mut tx = pool.begin().await.op("begin incident batch")?;
+            let mut out = Vec::with_capacity(incidents.len());
+            for chunk in incidents.chunks(ROWS) {
+                let mut sql = String::from(
+                    "INSERT INTO incidents (id, state, priority, title, opened_at, \
+                     acknowledged_at, resolved_at, updated_at, payload) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let b = 5 * i;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, 'open', ${}, ${}, ${}, NULL, NULL, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 4,
+                        b + 5
+                    ));
+                }
+                sql.push_str(
+                    " RETURNING id, state, priority, title, opened_at, acknowledged_at, \
+                     resolved_at, updated_at, payload",
+                );
+                // Only placeholders are generated; every value is bound.
+                let mut q = sqlx::query_as::<_, IncidentRow>(sqlx::AssertSqlSafe(sql));
+                for (id, i) in chunk {
+                    q = q
+                        .bind(id.to_string())
+                        .bind(i32::from(i.priority.level()))
+                        .bind(&i.title)
+                        .bind(i.opened_at)
+                        .bind(Json(&i.payload));
+                }
+                let mut got: std::collections::HashMap<String, IncidentRow> = q
+                    .fetch_all(&mut *tx)
+                    .await
+                    .op("create incidents")?
+                    .into_iter()
+                    .map(|r| (r.id.clone(), r))
+                    .collect();
+                for (id, _) in chunk {
+                    let id = id.to_string();
+                    let row = got.remove(&id).ok_or(SqlError::NotFound {
+                        entity: "incident",
+                        id,
+                    })?;
+                    out.push(row);
+                }
+            }
+            tx.commit().await.op("commit incident batch")?;
+            out
+        });
+        rows.into_iter().map(IncidentRow::into_incident).collect()
+    }
+
     /// Applies `patch` to incident `id` at time `at` (epoch ms) and returns the result.
     pub async fn update_incident(
         &self,

@@ -52,6 +52,8 @@ pub(super) struct Pending {
     rows: HashMap<String, Uuid>,
     /// Incidents whose root cause may need naming (opened or grew).
     explain: std::collections::BTreeSet<IncidentId>,
+    /// Incidents opened in this batch, under the ids already given out.
+    create: Vec<(Uuid, NewIncident)>,
 }
 
 /// Most alerts correlated and committed together: requests waiting in the queue are taken
@@ -70,7 +72,15 @@ pub(super) struct Members {
     names: std::collections::BTreeSet<String>,
     /// `None` until the first alert joins.
     common: Option<std::collections::BTreeMap<String, String>>,
+    /// The earliest episode starts of its alerts (root-cause onset), at most [`MEMBER_KEEP`].
+    starts: std::collections::BTreeSet<i64>,
+    /// The nodes its node-level alerts name (they carry no service), at most [`MEMBER_KEEP`].
+    nodes: std::collections::BTreeSet<String>,
 }
+
+/// Bound on the starts and nodes kept per incident: analysis needs the earliest onsets and
+/// the nodes involved, not every one of a storm's thousands.
+const MEMBER_KEEP: usize = 256;
 
 fn db_err(e: hush_sql::SqlError) -> IncidentError {
     IncidentError::Internal(e.to_string())
@@ -141,10 +151,20 @@ impl Live {
         &mut self,
         id: IncidentId,
         labels: &std::collections::BTreeMap<String, String>,
+        starts_at: i64,
     ) {
         let m = self.members.entry(id).or_default();
         if let Some(n) = labels.get("alertname") {
             m.names.insert(n.clone());
+        }
+        m.starts.insert(starts_at);
+        if m.starts.len() > MEMBER_KEEP {
+            m.starts.pop_last();
+        }
+        if let Some(n) = labels.get("node")
+            && m.nodes.len() < MEMBER_KEEP
+        {
+            m.nodes.insert(n.clone());
         }
         m.common = Some(match m.common.take() {
             None => labels.clone(),
@@ -292,11 +312,12 @@ impl Live {
                 let fp = a.fingerprint.clone();
                 self.naming = a.label("alertname").unwrap_or("alert").to_string();
                 let labels = a.labels.clone();
+                let starts_at = a.starts_at;
                 let o = self
                     .corr
                     .ingest(a, now)
                     .map_err(|e| IncidentError::Invalid(e.to_string()))?;
-                self.note_member(o.incident, &labels);
+                self.note_member(o.incident, &labels, starts_at);
                 self.apply(o.changes, Some((&fp, row)), now).await?;
                 let incident = self.ids.get(&o.incident).copied();
                 if let Some(inc) = incident
@@ -320,6 +341,7 @@ impl Live {
     /// Writes the work [`Live::apply`] gathered: memberships in one transaction, then each
     /// incident that grew once, with its root cause brought up to date.
     pub(super) async fn flush(&mut self, now: i64) -> Result<(), IncidentError> {
+        self.write_opened(now).await?;
         let pending = std::mem::take(&mut self.pending);
         if !pending.attach.is_empty() {
             self.engine
@@ -339,6 +361,32 @@ impl Live {
             if let Some(&uuid) = self.ids.get(&incident) {
                 self.explain(incident, uuid, now).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Writes the incidents opened since the last write, with their audit entries, in two
+    /// statements, then tells the live stream.
+    async fn write_opened(&mut self, now: i64) -> Result<(), IncidentError> {
+        if self.pending.create.is_empty() {
+            return Ok(());
+        }
+        let create = std::mem::take(&mut self.pending.create);
+        let db = &self.engine.db;
+        let rows = db.create_incidents(&create).await.map_err(db_err)?;
+        let audits: Vec<NewAuditEntry> = rows
+            .iter()
+            .map(|row| NewAuditEntry {
+                at: now,
+                actor: "engine".to_string(),
+                action: "incident.open".to_string(),
+                subject: row.id.to_string(),
+                details: json!({"title": row.title, "priority": row.priority.level()}),
+            })
+            .collect();
+        db.append_audits(&audits).await.map_err(db_err)?;
+        for row in &rows {
+            self.emit("opened", row, now);
         }
         Ok(())
     }
@@ -368,15 +416,18 @@ impl Live {
                 // State changes are written at once, in order; each writes the incident's
                 // whole current view, so nothing gathered for it before is left to write.
                 Change::Flapping { incident, .. } => {
+                    self.write_opened(now).await?;
                     self.pending.dirty.remove(&incident);
                     self.sync(incident, "flapping", None, now).await?
                 }
                 Change::Resolved { incident, at } => {
+                    self.write_opened(now).await?;
                     self.pending.dirty.remove(&incident);
                     self.sync(incident, "resolved", Some(IncidentState::Resolved), at)
                         .await?
                 }
                 Change::Reopened { incident } => {
+                    self.write_opened(now).await?;
                     self.pending.dirty.remove(&incident);
                     self.sync(incident, "reopened", Some(IncidentState::Open), now)
                         .await?
@@ -386,6 +437,8 @@ impl Live {
         Ok(())
     }
 
+    /// Gives a newly opened incident its id and queues it, its memberships and its root
+    /// cause for the end of the batch ([`Live::flush`]).
     async fn open(
         &mut self,
         id: IncidentId,
@@ -404,15 +457,17 @@ impl Live {
             payload: payload(inc, &Value::Null, self.members.get(&id)),
         };
         let fps: Vec<String> = inc.fingerprints.iter().cloned().collect();
-        let db = &self.engine.db;
-        let row = db.create_incident(&new).await.map_err(db_err)?;
-        self.ids.insert(id, row.id);
+        let uuid = Uuid::now_v7();
+        self.ids.insert(id, uuid);
+        self.pending.create.push((uuid, new));
         for fp in fps {
             let alert = match current {
                 Some((c, aid)) if c == fp => Some(aid),
                 _ => match self.pending.rows.get(&fp) {
                     Some(&aid) => Some(aid),
-                    None => db
+                    None => self
+                        .engine
+                        .db
                         .get_alert_by_fingerprint(&fp)
                         .await
                         .map_err(db_err)?
@@ -420,19 +475,9 @@ impl Live {
                 },
             };
             if let Some(aid) = alert {
-                self.pending.attach.push((row.id, aid, now));
+                self.pending.attach.push((uuid, aid, now));
             }
         }
-        self.audit(
-            "engine",
-            "incident.open",
-            row.id,
-            json!({"title": row.title, "priority": row.priority.level()}),
-            now,
-        )
-        .await?;
-        self.emit("opened", &row, now);
-        // Named once its memberships are written, at the end of the batch.
         self.pending.explain.insert(id);
         Ok(())
     }
@@ -460,19 +505,20 @@ impl Live {
             .insert(uuid, (services.clone(), inc.alerts, now));
         // Each member alert's start (the onset is the first with history before it) and the
         // nodes node-level alerts name (they carry no service).
-        let members = self.engine.db.incident_alerts(uuid).await.map_err(db_err)?;
-        let mut starts: Vec<i64> = members.iter().map(|a| a.starts_at).collect();
+        let (mut starts, nodes) = match self.members.get(&id) {
+            Some(m) => (m.starts.iter().copied().collect(), m.nodes.clone()),
+            None => (Vec::new(), Default::default()),
+        };
         if starts.is_empty() {
             starts.push(inc.started_at);
         }
-        let nodes: std::collections::BTreeSet<String> = members
-            .iter()
-            .filter_map(|a| a.labels.get("node").map(str::to_owned))
-            .collect();
         let named =
             match crate::rca::analyze_incident(&self.engine, &services, &starts, &nodes, now).await
             {
-                Ok(n) => n,
+                // No cause to name (no topology, services outside it, too little data): a
+                // cause named before stands.
+                Ok(None) => return Ok(()),
+                Ok(Some(n)) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, incident = %uuid, "root-cause analysis failed");
                     return Ok(());

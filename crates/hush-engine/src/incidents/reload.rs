@@ -77,10 +77,11 @@ impl Live {
         let mut later: Vec<Change> = Vec::new();
         for (at, _, alert, stored) in events {
             let labels = alert.labels.clone();
+            let starts_at = alert.starts_at;
             let Ok(out) = live.corr.ingest(alert, at) else {
                 continue;
             };
-            live.note_member(out.incident, &labels);
+            live.note_member(out.incident, &labels, starts_at);
             // The first stored incident an alert of a correlator incident came from names it.
             live.ids.entry(out.incident).or_insert(stored);
             later.extend(

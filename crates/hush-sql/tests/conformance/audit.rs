@@ -24,6 +24,28 @@ async fn broken(store: &SqlStore) -> AuditBreak {
     }
 }
 
+/// A batch chains exactly as the same entries appended one by one, and verifies.
+async fn batch_append(store: &SqlStore, len: i64, head: &str) {
+    let batch: Vec<_> = (100..103).map(entry).collect();
+    let out = store.append_audits(&batch).await.unwrap();
+    let mut prev = head.to_owned();
+    for (k, e) in out.iter().enumerate() {
+        assert_eq!(e.seq, len + 1 + k as i64);
+        assert_eq!(e.prev_hash, prev);
+        assert_eq!(
+            e.hash,
+            entry_hash(
+                &prev, e.seq, e.at, &e.actor, &e.action, &e.subject, &e.details
+            )
+        );
+        prev = e.hash.clone();
+    }
+    let stored = store.list_audit(len, 10).await.unwrap();
+    assert_eq!(stored, out, "what was returned is what was stored");
+    assert_eq!(store.verify_audit_chain().await.unwrap().len, len + 3);
+    assert!(store.append_audits(&[]).await.unwrap().is_empty());
+}
+
 pub async fn check(store: &SqlStore, ctx: &Ctx) {
     let start = store.verify_audit_chain().await.unwrap();
     let mut last_hash = start.hash.clone();
@@ -66,6 +88,7 @@ pub async fn check(store: &SqlStore, ctx: &Ctx) {
     assert!(about.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(about.last(), Some(&appended[1]));
 
+    batch_append(store, start.len + 5, &last_hash).await;
     tamper(store, ctx, &appended).await;
 }
 

@@ -20,6 +20,48 @@ pub async fn check(store: &SqlStore) {
     filters(store).await;
     updated_since(store).await;
     membership(store).await;
+    batch_create(store).await;
+}
+
+/// A batch is stored under the ids given, open, in order; a bad one refuses all.
+async fn batch_create(store: &SqlStore) {
+    let ids: Vec<uuid::Uuid> = (0..1_205).map(|_| uuid::Uuid::now_v7()).collect();
+    let batch: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                *id,
+                incident(&format!("batch {i}"), 4, 7_000_000 + i as i64),
+            )
+        })
+        .collect();
+    let rows = store.create_incidents(&batch).await.unwrap();
+    assert_eq!(rows.len(), ids.len());
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!(r.id, ids[k]);
+        assert_eq!(r.title, format!("batch {k}"));
+        assert_eq!(r.state, IncidentState::Open);
+        assert_eq!(
+            (r.opened_at, r.updated_at),
+            (7_000_000 + k as i64, 7_000_000 + k as i64)
+        );
+        assert_eq!(r.payload["team"], "payments");
+    }
+    assert_eq!(
+        store.get_incident(ids[1_204]).await.unwrap().unwrap(),
+        rows[1_204]
+    );
+    let bad = [
+        (uuid::Uuid::now_v7(), incident("fine", 3, 1)),
+        (uuid::Uuid::now_v7(), incident("", 3, 1)),
+    ];
+    assert!(matches!(
+        store.create_incidents(&bad).await,
+        Err(SqlError::Invalid { .. })
+    ));
+    assert!(store.get_incident(bad[0].0).await.unwrap().is_none());
+    assert!(store.create_incidents(&[]).await.unwrap().is_empty());
 }
 
 /// A poller sees an incident again when it changes, and not before.
