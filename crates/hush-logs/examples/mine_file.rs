@@ -7,6 +7,33 @@ use std::time::Instant;
 
 use hush_logs::Miner;
 
+/// The first `\n`, eight bytes at a time (a zero byte of `word ^ 0x0a0a…` is a newline).
+fn newline(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ (LOW * u64::from(b'\n'));
+        let zero = w.wrapping_sub(LOW) & !w & HIGH;
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'\n').map(|k| i + k)
+}
+
+/// Mines one line (without its newline); returns its number of parameters.
+fn mine(miner: &mut Miner, bytes: &[u8]) -> usize {
+    // Valid UTF-8 (the common case) is checked by the fast path; the rest is decoded lossily.
+    let line = match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    let line = line.trim_end_matches('\r');
+    miner.add(line).params.len()
+}
+
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| "-".to_string());
@@ -15,22 +42,36 @@ fn main() -> std::io::Result<()> {
     let mut lines = 0u64;
     let mut params = 0usize;
     let start = Instant::now();
-    let mut buf = Vec::new();
+    let mut carry = Vec::new();
     for _ in 0..repeat {
         let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?);
         loop {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf)? == 0 {
+            // Whole lines are mined straight from the read buffer; only a line cut by the
+            // buffer's end is copied (into `carry`) until its newline arrives.
+            let block = reader.fill_buf()?;
+            if block.is_empty() {
+                if !carry.is_empty() {
+                    params += mine(&mut miner, &carry);
+                    lines += 1;
+                }
                 break;
             }
-            // Valid UTF-8 (the common case) is checked by the fast path; the rest is decoded lossily.
-            let line = match std::str::from_utf8(&buf) {
-                Ok(s) => std::borrow::Cow::Borrowed(s),
-                Err(_) => String::from_utf8_lossy(&buf),
-            };
-            let line = line.trim_end_matches(['\n', '\r']);
-            params += miner.add(line).params.len();
-            lines += 1;
+            let mut used = 0;
+            while let Some(nl) = newline(&block[used..]) {
+                let line = &block[used..used + nl];
+                if carry.is_empty() {
+                    params += mine(&mut miner, line);
+                } else {
+                    carry.extend_from_slice(line);
+                    params += mine(&mut miner, &carry);
+                    carry.clear();
+                }
+                lines += 1;
+                used += nl + 1;
+            }
+            carry.extend_from_slice(&block[used..]);
+            let n = block.len();
+            reader.consume(n);
         }
     }
     let mined = start.elapsed();

@@ -55,7 +55,8 @@ pub(crate) fn covers(tokens: &[Token], consts: &[Word<'_>]) -> bool {
 
 /// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
 pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Vec<&'a str> {
-    let mut out = Vec::new();
+    // About one parameter per piece at most (two for an address with a port): one allocation.
+    let mut out = Vec::with_capacity(pieces.len() + 1);
     let mut run: Option<(usize, usize)> = None;
     let mut ci = 0;
     let flush = |out: &mut Vec<&'a str>, run: &mut Option<(usize, usize)>, ci: usize| {
