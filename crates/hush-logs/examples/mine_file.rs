@@ -1,7 +1,9 @@
 //! Mines every line of a file (the whole line is the content) and reports throughput, for
 //! comparison with `scripts/drain3_baseline.py` on the same file:
-//! `cargo run --release -p hush-logs --example mine_file -- FILE [REPEAT]`.
-//! `REPEAT` feeds the file that many times (to measure memory after 10 M lines).
+//! `cargo run --release -p hush-logs --example mine_file -- FILE [REPEAT] [--learn]`.
+//! `REPEAT` feeds the file that many times (to measure memory after 10 M lines). By default
+//! each line's parameters are extracted too (`Miner::add`); `--learn` keeps only the template
+//! (`Miner::learn`), which is what drain3's `add_log_message` does.
 use std::io::{BufRead, BufReader};
 use std::time::Instant;
 
@@ -23,19 +25,25 @@ fn newline(bytes: &[u8]) -> Option<usize> {
     bytes[i..].iter().position(|&b| b == b'\n').map(|k| i + k)
 }
 
-/// Mines one line (without its newline); returns its number of parameters.
-fn mine(miner: &mut Miner, bytes: &[u8]) -> usize {
+/// Mines one line (without its newline); returns its number of parameters (0 with `learn`).
+fn mine(miner: &mut Miner, bytes: &[u8], learn: bool) -> usize {
     // Valid UTF-8 (the common case) is checked by the fast path; the rest is decoded lossily.
     let line = match std::str::from_utf8(bytes) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     };
     let line = line.trim_end_matches('\r');
-    miner.add(line).params.len()
+    if learn {
+        miner.learn(line);
+        0
+    } else {
+        miner.add(line).params.len()
+    }
 }
 
 fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let learn = std::env::args().any(|a| a == "--learn");
+    let mut args = std::env::args().skip(1).filter(|a| a != "--learn");
     let path = args.next().unwrap_or_else(|| "-".to_string());
     let repeat: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(1);
     let mut miner = Miner::default();
@@ -51,7 +59,7 @@ fn main() -> std::io::Result<()> {
             let block = reader.fill_buf()?;
             if block.is_empty() {
                 if !carry.is_empty() {
-                    params += mine(&mut miner, &carry);
+                    params += mine(&mut miner, &carry, learn);
                     lines += 1;
                 }
                 break;
@@ -60,10 +68,10 @@ fn main() -> std::io::Result<()> {
             while let Some(nl) = newline(&block[used..]) {
                 let line = &block[used..used + nl];
                 if carry.is_empty() {
-                    params += mine(&mut miner, line);
+                    params += mine(&mut miner, line, learn);
                 } else {
                     carry.extend_from_slice(line);
-                    params += mine(&mut miner, &carry);
+                    params += mine(&mut miner, &carry, learn);
                     carry.clear();
                 }
                 lines += 1;
@@ -77,7 +85,8 @@ fn main() -> std::io::Result<()> {
     let mined = start.elapsed();
     let s = miner.stats();
     println!(
-        "hush-logs: {lines} lines read and mined in {:.2} s = {:.0} lines/s; {} templates, {} created, {} merged, {} evicted, {params} params",
+        "hush-logs{}: {lines} lines read and mined in {:.2} s = {:.0} lines/s; {} templates, {} created, {} merged, {} evicted, {params} params",
+        if learn { " (learn)" } else { "" },
         mined.as_secs_f64(),
         lines as f64 / mined.as_secs_f64(),
         miner.len(),
