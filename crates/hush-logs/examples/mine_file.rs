@@ -32,6 +32,10 @@ fn mine(miner: &mut Miner, bytes: &[u8], learn: bool) -> usize {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     };
+    mine_str(miner, &line, learn)
+}
+
+fn mine_str(miner: &mut Miner, line: &str, learn: bool) -> usize {
     let line = line.trim_end_matches('\r');
     if learn {
         miner.learn(line);
@@ -65,17 +69,38 @@ fn main() -> std::io::Result<()> {
                 break;
             }
             let mut used = 0;
-            while let Some(nl) = newline(&block[used..]) {
-                let line = &block[used..used + nl];
-                if carry.is_empty() {
-                    params += mine(&mut miner, line, learn);
-                } else {
-                    carry.extend_from_slice(line);
-                    params += mine(&mut miner, &carry, learn);
-                    carry.clear();
-                }
+            if !carry.is_empty()
+                && let Some(nl) = newline(block)
+            {
+                carry.extend_from_slice(&block[..nl]);
+                params += mine(&mut miner, &carry, learn);
+                carry.clear();
                 lines += 1;
-                used += nl + 1;
+                used = nl + 1;
+            }
+            // The block's whole lines are checked as UTF-8 in one call (a newline is always a
+            // character boundary); a block with invalid bytes goes line by line, lossily.
+            let whole = block[used..]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(used, |k| used + k + 1);
+            match std::str::from_utf8(&block[used..whole]) {
+                Ok(text) => {
+                    let mut rest = text;
+                    while let Some(nl) = newline(rest.as_bytes()) {
+                        params += mine_str(&mut miner, &rest[..nl], learn);
+                        lines += 1;
+                        rest = &rest[nl + 1..];
+                    }
+                    used = whole;
+                }
+                Err(_) => {
+                    while let Some(nl) = newline(&block[used..]) {
+                        params += mine(&mut miner, &block[used..used + nl], learn);
+                        lines += 1;
+                        used += nl + 1;
+                    }
+                }
             }
             carry.extend_from_slice(&block[used..]);
             let n = block.len();
