@@ -150,9 +150,7 @@ fn mix(mut h: u64, bytes: &[u8]) -> u64 {
     let r = rest.len();
     let tail = match r {
         0 => 0,
-        1..=3 => {
-            u64::from(rest[0]) | u64::from(rest[r / 2]) << 8 | u64::from(rest[r - 1]) << 16
-        }
+        1..=3 => u64::from(rest[0]) | u64::from(rest[r / 2]) << 8 | u64::from(rest[r - 1]) << 16,
         _ => u64::from(load4(rest, 0)) | u64::from(load4(rest, r - 4)) << 32,
     };
     (h.rotate_left(5) ^ tail ^ (n as u64) << 56).wrapping_mul(K)
