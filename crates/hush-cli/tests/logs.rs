@@ -540,3 +540,103 @@ fn templates_and_raw_lines_survive_a_restart() {
     let t = get(s.port, "/api/v1/log-templates?service=jobs")["data"][0].clone();
     assert_eq!((t["id"].clone(), t["count"].clone()), (id, json!(6)));
 }
+
+/// Stops a server as an operator would (SIGTERM) and waits for it to exit.
+fn stop_server(mut s: Server) {
+    let pid = s._proc.0.id();
+    assert!(
+        Command::new("kill")
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    s._proc.0.wait().unwrap();
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// Messages of the tailed service through `GET /api/v1/logs`, oldest first, once `n` are there.
+fn tailed(port: u16, n: usize) -> Vec<String> {
+    let mut v: Vec<String> = wait_for(port, "/api/v1/logs?service=tailed&limit=1000", n)
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_string())
+        .collect();
+    v.reverse();
+    v
+}
+
+#[test]
+fn tailed_files_follow_appends_rotation_truncation_new_files_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("varlog");
+    std::fs::create_dir(&logs).unwrap();
+    let app = logs.join("app.log");
+    let extra = format!(
+        "  file_poll_interval: 100ms\n  files:\n    - {{path: '{}/*.log', service: tailed}}\n",
+        logs.display()
+    );
+    append(
+        &app,
+        "request 1 served in 12 ms\nrequest 2 served in 7 ms\n",
+    );
+    let s = start(dir.path(), &extra);
+    assert_eq!(tailed(s.port, 2).len(), 2);
+
+    // Rotation by rename: the writer still holds the old file and writes once more.
+    let mut old = std::fs::OpenOptions::new().append(true).open(&app).unwrap();
+    std::fs::rename(&app, logs.join("app.log.1")).unwrap();
+    old.write_all(b"request 3 served in 9 ms\n").unwrap();
+    append(&app, "request 4 served in 3 ms\n");
+    // copytruncate on the new file, then a file the glob did not match before.
+    let got = tailed(s.port, 4);
+    assert_eq!(
+        got[2..],
+        ["request 3 served in 9 ms", "request 4 served in 3 ms"]
+    );
+    std::fs::copy(&app, logs.join("app.log.2")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&app)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&app, "request 5 served in 4 ms\n");
+    tailed(s.port, 5);
+    append(&logs.join("worker.log"), "request 6 served in 8 ms\n");
+    tailed(s.port, 6);
+    // A line without its newline yet is not taken.
+    append(&app, "request 7 served in 1");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(tailed(s.port, 6).len(), 6);
+    let st = get(s.port, "/api/v1/log-stats")["data"].clone();
+    assert_eq!(st["reasons"]["file_truncated"], 1, "{st}");
+    stop_server(s);
+
+    // Written while the server is down: read after the restart, and nothing twice.
+    append(&app, "1 ms\nrequest 8 served in 2 ms\n");
+    let s = start(dir.path(), &extra);
+    let got = tailed(s.port, 8);
+    std::thread::sleep(Duration::from_millis(500));
+    let again = tailed(s.port, 8);
+    let want: Vec<String> = [12, 7, 9, 3, 4, 8, 11, 2]
+        .iter()
+        .enumerate()
+        .map(|(i, ms)| format!("request {} served in {ms} ms", i + 1))
+        .collect();
+    assert_eq!(again, want, "exactly once, in order");
+    assert_eq!(got, want);
+    let t = get(s.port, "/api/v1/log-templates?service=tailed")["data"][0].clone();
+    // `ms` after a number is a unit, part of the variable.
+    assert_eq!(t["template"], "request <*> served in <*>", "{t}");
+    assert_eq!(t["services"]["tailed"], 8, "{t}");
+    let st = get(s.port, "/api/v1/log-stats")["data"].clone();
+    assert_eq!(st["files"].as_array().unwrap().len(), 3, "{st}");
+}

@@ -55,7 +55,8 @@ pub(crate) fn covers(tokens: &[Token], consts: &[Word<'_>]) -> bool {
 
 /// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
 pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Vec<&'a str> {
-    let mut out = Vec::new();
+    // About one parameter per piece at most (two for an address with a port): one allocation.
+    let mut out = Vec::with_capacity(pieces.len() + 1);
     let mut run: Option<(usize, usize)> = None;
     let mut ci = 0;
     let flush = |out: &mut Vec<&'a str>, run: &mut Option<(usize, usize)>, ci: usize| {
@@ -137,16 +138,30 @@ pub(crate) fn shape_hash(consts: &[Word<'_>]) -> u64 {
 
 fn mix(mut h: u64, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let n = bytes.len();
     let mut chunks = bytes.chunks_exact(8);
     for ch in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(ch);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ load8(ch, 0)).wrapping_mul(K);
     }
-    let mut w = [0u8; 8];
+    // The tail is read with a few overlapping loads rather than copied into a zeroed buffer
+    // (a call to memcpy and a stalled reload, for every word of every line). Together with
+    // the length they still determine every byte.
     let rest = chunks.remainder();
-    w[..rest.len()].copy_from_slice(rest);
-    (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ (bytes.len() as u64) << 56).wrapping_mul(K)
+    let r = rest.len();
+    let tail = match r {
+        0 => 0,
+        1..=3 => u64::from(rest[0]) | u64::from(rest[r / 2]) << 8 | u64::from(rest[r - 1]) << 16,
+        _ => u64::from(load4(rest, 0)) | u64::from(load4(rest, r - 4)) << 32,
+    };
+    (h.rotate_left(5) ^ tail ^ (n as u64) << 56).wrapping_mul(K)
+}
+
+fn load8(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]))
+}
+
+fn load4(s: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]))
 }
 
 /// How an address with a port is written.

@@ -62,7 +62,7 @@ impl Word<'_> {
         let s = s.as_bytes();
         let pre = self.pre;
         match self.post {
-            None => s == pre,
+            None => same(s, pre),
             Some(post) => {
                 s.len() == pre.len() + WILDCARD.len() + post.len()
                     && s.starts_with(pre)
@@ -84,6 +84,25 @@ impl Word<'_> {
             Ok(text) => text.into_boxed_str(),
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into(),
         }
+    }
+}
+
+/// Whether two short byte strings are equal, without a call to `memcmp`: words are a few
+/// bytes long, and this runs for every word of every line that hits the shape cache. Up to 16
+/// bytes are compared as two overlapping integers.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -290,7 +309,51 @@ fn classify(
             true,
         );
     }
+    if any & (DIGIT | EQUALS | STAR) == 0 && !special_inside(tok, any) {
+        // A word, perhaps with punctuation around it (`sent,`, `(TID`, `status:`,
+        // `data_thread()`): a constant unless its core is a unit after a number or a long
+        // hex word, which only the core can tell.
+        if !prev_numeric && tok.len() < 8 {
+            return (constant(start, end), false);
+        }
+        let lead = tok.iter().take_while(|&&b| is(b, LEAD)).count();
+        let trail = tok[lead..]
+            .iter()
+            .rev()
+            .take_while(|&&b| is(b, TRAIL))
+            .count();
+        let (cs, ce) = (start + lead, end - trail);
+        let core = &content.as_bytes()[cs..ce];
+        let gap = |numeric| {
+            let piece = Piece {
+                gap: true,
+                span: (start, end),
+                var: Some((cs, ce)),
+            };
+            (piece, numeric)
+        };
+        if core.is_empty() {
+            return (constant(start, end), false);
+        }
+        if prev_numeric && is_unit(core) {
+            return gap(false);
+        }
+        if core.len() >= 8 && core.iter().all(|&b| is(b, HEX)) {
+            return gap(true);
+        }
+        return (constant(start, end), false);
+    }
     classify_general(content, start, end, prev_numeric, (any, all))
+}
+
+/// Whether a `/`, `@` or `:` stands anywhere but as the token's last byte (`status:` names a
+/// field; `a:b`, `x/y` and `a@b` may be addresses or paths).
+fn special_inside(tok: &[u8], any: u16) -> bool {
+    any & SPECIAL != 0
+        && match tok.split_last() {
+            Some((b':', rest)) => rest.iter().any(|&b| is(b, SPECIAL)),
+            _ => true,
+        }
 }
 
 /// [`classify`] without its fast paths.
@@ -365,7 +428,7 @@ fn classify_general(
             return (constant(start, end), false);
         }
     }
-    segments(content, start, end)
+    segments(content, start, end, any & EQUALS != 0)
 }
 
 /// A token with a masked part. `key=value` keeps `key=` and masks the value whatever it is
@@ -373,7 +436,7 @@ fn classify_general(
 /// token holding a numeric segment is `key:<*>` when a word key precedes the value
 /// (`index:0` → `index:<*>`) and a variable as a whole when not (`LOCAL(0)`, `node-224`).
 /// Words with a lone digit (`IPv6`, `en0`) stay constant.
-fn segments(content: &str, start: usize, end: usize) -> (Piece, bool) {
+fn segments(content: &str, start: usize, end: usize, has_equals: bool) -> (Piece, bool) {
     let bytes = content.as_bytes();
     let lead = bytes[start..end]
         .iter()
@@ -385,10 +448,12 @@ fn segments(content: &str, start: usize, end: usize) -> (Piece, bool) {
         .take_while(|&&b| is(b, TRAIL))
         .count();
     let value_end = end - trail;
-    if let Some(eq) = bytes[start..value_end]
-        .iter()
-        .position(|&b| b == b'=')
-        .map(|k| start + k)
+    // Looked for only when the token holds one: the search is a byte loop over the token.
+    if has_equals
+        && let Some(eq) = bytes[start..value_end]
+            .iter()
+            .position(|&b| b == b'=')
+            .map(|k| start + k)
         && eq + 1 < value_end
         && is_key(&bytes[start..eq])
     {
@@ -496,15 +561,33 @@ fn is_host_port(core: &[u8]) -> bool {
 }
 
 fn is_unit(core: &[u8]) -> bool {
-    if core.len() > 7 || !core[0].is_ascii_alphabetic() {
+    if core.is_empty() || core.len() > 7 || !core[0].is_ascii_alphabetic() {
         return false;
     }
-    let mut low = [0u8; 7];
-    for (l, b) in low.iter_mut().zip(core) {
-        *l = b.to_ascii_lowercase();
+    // The word lowercased into one integer, compared with the units' in one `match`.
+    let mut w = 0u64;
+    for &b in core {
+        w = w << 8 | u64::from(b.to_ascii_lowercase());
     }
-    let low = &low[..core.len()];
-    UNITS.iter().any(|u| u.as_bytes() == low)
+    const fn pack(s: &[u8]) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < s.len() {
+            w = w << 8 | s[i] as u64;
+            i += 1;
+        }
+        w
+    }
+    const PACKED: [u64; UNITS.len()] = {
+        let mut out = [0u64; UNITS.len()];
+        let mut i = 0;
+        while i < UNITS.len() {
+            out[i] = pack(UNITS[i].as_bytes());
+            i += 1;
+        }
+        out
+    };
+    PACKED.contains(&w)
 }
 
 fn is_path(core: &[u8]) -> bool {
@@ -649,6 +732,27 @@ mod tests {
                 classify_general(tok, 0, tok.len(), prev, (any, all)),
                 "{tok:?}"
             );
+        }
+    }
+
+    #[test]
+    fn short_comparison_agrees_with_slices() {
+        let words: Vec<Vec<u8>> = (0..20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut variants = vec![base.clone()];
+                for k in 0..n {
+                    let mut v = base.clone();
+                    v[k] = b'Z';
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
         }
     }
 

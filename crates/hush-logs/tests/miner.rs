@@ -213,6 +213,17 @@ proptest! {
     }
 
     #[test]
+    fn learning_without_parameters_mines_the_same(lines in prop::collection::vec("(user|host|id|[a-c]{1,3}=)[ :]?[a-e0-9.]{0,4}( [0-9]{1,3})?( done,)?", 1..80)) {
+        let (mut a, mut b) = (Miner::default(), Miner::default());
+        for l in &lines {
+            let r = a.add(l);
+            let (id, change) = b.learn(l);
+            prop_assert_eq!((r.id, r.change), (id, change));
+        }
+        prop_assert_eq!(a.state(), b.state());
+    }
+
+    #[test]
     fn ids_are_stable_under_re_mining(lines in prop::collection::vec("(user|host|id) [a-e]{1,2} [0-9]{1,3}( done)?", 1..60)) {
         let mut m = Miner::default();
         for l in &lines {

@@ -32,6 +32,69 @@ pub struct LogsConfig {
     /// …after the template has been watched for this many minutes.
     pub surge_min_minutes: u64,
     pub syslog: SyslogConfig,
+    /// Files to tail (`docs/logs.md`, "Tailing files").
+    pub files: Vec<FileSource>,
+    /// How often tailed files are checked for new lines, rotation, truncation and new files.
+    pub file_poll_interval: PromDuration,
+}
+
+/// One `logs.files` entry: the files a glob matches, and how to read them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    /// A glob (`*`, `?`, `[a-z]`, `**`), checked when the configuration loads.
+    pub path: FileGlob,
+    /// Service of the lines (JSON lines may name their own); `logs.default_service` if unset.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Host of the lines; `logs.default_host` if unset.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub format: FileFormat,
+    /// The message field of JSON lines; `logs.json_message_field` if unset.
+    #[serde(default)]
+    pub message_field: Option<String>,
+    /// Where to start in a file already there when the server first looks, with no saved
+    /// position. Files that appear later are always read from their beginning.
+    #[serde(default)]
+    pub start_at: StartAt,
+}
+
+/// How a tailed file's lines are decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    /// The whole line is the message; the level is inferred from the text.
+    #[default]
+    Plain,
+    /// One JSON object per line, read like `POST /api/v1/logs`.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartAt {
+    #[default]
+    Beginning,
+    End,
+}
+
+/// A glob pattern, validated while deserialised so a bad one is reported at its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileGlob(pub String);
+
+impl<'de> Deserialize<'de> for FileGlob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() {
+            return Err(serde::de::Error::custom("a file path must not be empty"));
+        }
+        glob::Pattern::new(&s).map_err(|e| {
+            serde::de::Error::custom(format!("bad glob `{s}`: {} at character {}", e.msg, e.pos))
+        })?;
+        Ok(Self(s))
+    }
 }
 
 /// Syslog listeners (RFC 5424 and RFC 3164); each is off unless an address is set.
@@ -72,6 +135,8 @@ impl Default for LogsConfig {
             surge_factor: 5.0,
             surge_min_minutes: 10,
             syslog: SyslogConfig::default(),
+            files: Vec::new(),
+            file_poll_interval: PromDuration::from_secs(1),
         }
     }
 }
@@ -102,6 +167,33 @@ impl LogsConfig {
                 "logs.syslog.max_frame_bytes must be at least 64 and max_connections at least 1"
                     .into(),
             );
+        }
+        if self.file_poll_interval.0 < std::time::Duration::from_millis(10) {
+            return Err("logs.file_poll_interval must be at least 10ms".into());
+        }
+        let mut paths = std::collections::BTreeSet::new();
+        for f in &self.files {
+            if !paths.insert(f.path.0.as_str()) {
+                return Err(format!("logs.files: path `{}` is listed twice", f.path.0));
+            }
+            for (what, v) in [
+                ("service", &f.service),
+                ("host", &f.host),
+                ("message_field", &f.message_field),
+            ] {
+                if v.as_deref().is_some_and(str::is_empty) {
+                    return Err(format!(
+                        "logs.files `{}`: {what} must not be empty",
+                        f.path.0
+                    ));
+                }
+            }
+            if f.format == FileFormat::Plain && f.message_field.is_some() {
+                return Err(format!(
+                    "logs.files `{}`: message_field applies to format json only",
+                    f.path.0
+                ));
+            }
         }
         Ok(())
     }
@@ -156,5 +248,39 @@ mod tests {
         assert!(e.starts_with("hush.yaml:3:"), "{e}");
         let e = parse("logs:\n  sylog: {}\n").unwrap_err();
         assert!(e.contains("sylog"), "{e}");
+    }
+
+    #[test]
+    fn file_sources_parse_and_bad_ones_are_named() {
+        let c = parse(
+            "logs:\n  file_poll_interval: 250ms\n  files:\n    - path: /var/log/app/*.log\n      service: app\n    - {path: '/srv/*/events.jsonl', format: json, message_field: msg, start_at: end}\n",
+        )
+        .unwrap();
+        let f = &c.logs.files;
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            (f[0].path.0.as_str(), f[0].service.as_deref(), f[0].format),
+            ("/var/log/app/*.log", Some("app"), super::FileFormat::Plain)
+        );
+        assert_eq!(f[0].start_at, super::StartAt::Beginning);
+        assert_eq!(
+            (f[1].format, f[1].start_at, f[1].message_field.as_deref()),
+            (super::FileFormat::Json, super::StartAt::End, Some("msg"))
+        );
+        assert_eq!(c.logs.file_poll_interval.0.as_millis(), 250);
+        // A bad glob, format or key is reported at its line.
+        let e = parse("logs:\n  files:\n    - path: '/var/log/[a.log'\n").unwrap_err();
+        assert!(
+            e.starts_with("hush.yaml:3:") && e.contains("bad glob"),
+            "{e}"
+        );
+        let e = parse("logs:\n  files:\n    - path: /a.log\n      format: xml\n").unwrap_err();
+        assert!(e.starts_with("hush.yaml:4:"), "{e}");
+        let e = parse("logs:\n  files:\n    - path: /a.log\n      sevice: x\n").unwrap_err();
+        assert!(e.contains("sevice"), "{e}");
+        let e = parse("logs:\n  files:\n    - path: /a.log\n    - path: /a.log\n").unwrap_err();
+        assert!(e.contains("listed twice"), "{e}");
+        let e = parse("logs:\n  files:\n    - {path: /a.log, message_field: m}\n").unwrap_err();
+        assert!(e.contains("format json only"), "{e}");
     }
 }

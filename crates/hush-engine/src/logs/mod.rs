@@ -4,24 +4,28 @@
 //! (a new error-level template; a minute that surges against the template's learned rate).
 //! The miner, counts not yet written, learned rates and anomalies are saved to
 //! `data_dir/logs/state.json` every flush and at shutdown, and read back at start.
-//! Syslog listeners (`net`) feed the same path as the HTTP endpoints.
+//! Syslog listeners (`net`) and tailed files (`files`) feed the same path as the HTTP
+//! endpoints.
 
 pub mod config;
+mod files;
 mod net;
 mod segments;
 mod state;
 
-pub use config::{LogsConfig, SyslogConfig};
+pub use config::{FileFormat, FileSource, LogsConfig, StartAt, SyslogConfig};
+pub use files::{FileKey, FilePosition};
 pub use net::start;
 pub use segments::StoredLine;
 pub use state::{LogAnomaly, TemplateInfo};
 
+use files::Positions;
 use hush_ingest::logs::{Decoded, LogDefaults, LogLimits};
 use hush_model::TimeSeries;
 use parking_lot::Mutex;
 use segments::Segments;
 use state::State;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -49,6 +53,9 @@ pub struct LogPipeline {
     /// Refusals and repairs by reason (`frame_too_large`, `invalid_utf8`, …).
     counts: Mutex<BTreeMap<String, u64>>,
     listeners: Mutex<Option<net::Bound>>,
+    /// Positions of tailed files. Locked after `segments`, and saved only when every line
+    /// before them is sealed, so a restart resumes exactly after the stored lines.
+    files: Mutex<Positions>,
 }
 
 impl LogPipeline {
@@ -60,6 +67,7 @@ impl LogPipeline {
             .map_err(|e| anyhow::anyhow!("failed to open `{}`: {e}", dir.display()))?;
         let state_path = dir.join("state.json");
         let state = State::load(&state_path, cfg)?;
+        let files = Positions::load(dir.join("files.json"))?;
         let bound = net::bind(&cfg.syslog)?;
         Ok(Self {
             cfg: cfg.clone(),
@@ -71,6 +79,7 @@ impl LogPipeline {
             lines: AtomicU64::new(0),
             counts: Mutex::new(BTreeMap::new()),
             listeners: Mutex::new(Some(bound)),
+            files: Mutex::new(files),
         })
     }
 
@@ -87,6 +96,28 @@ impl LogPipeline {
 
     /// Mines and keeps every record; returns how many.
     pub fn ingest(&self, decoded: Decoded, now_ms: i64) -> usize {
+        self.ingest_with(decoded, now_ms, None)
+    }
+
+    /// Like [`Self::ingest`] for lines of a tailed file: its position after them is recorded
+    /// with the lines, under the segment lock, so the position saved with a seal covers
+    /// exactly the lines sealed.
+    pub(crate) fn ingest_file(
+        &self,
+        decoded: Decoded,
+        now_ms: i64,
+        key: FileKey,
+        pos: FilePosition,
+    ) -> usize {
+        self.ingest_with(decoded, now_ms, Some((key, pos)))
+    }
+
+    fn ingest_with(
+        &self,
+        decoded: Decoded,
+        now_ms: i64,
+        file: Option<(FileKey, FilePosition)>,
+    ) -> usize {
         for (reason, n) in decoded.lossy.counts() {
             self.count(reason, n);
         }
@@ -108,14 +139,41 @@ impl LogPipeline {
             );
         }
         drop(state);
+        if let Some((key, pos)) = file {
+            self.files.lock().set(key, pos);
+        }
         // Sealing early keeps the open segment bounded under a burst.
-        if segments.should_seal(now_ms)
-            && let Err(e) = segments.seal()
-        {
-            tracing::error!(error = %e, "sealing a log segment failed");
+        if segments.should_seal(now_ms) {
+            self.seal(&mut segments);
         }
         self.lines.fetch_add(n as u64, Ordering::Relaxed);
         n
+    }
+
+    /// Seals the open segment, then saves the file positions it covers.
+    fn seal(&self, segments: &mut Segments) {
+        if let Err(e) = segments.seal() {
+            tracing::error!(error = %e, "sealing a log segment failed");
+            return;
+        }
+        if let Err(e) = self.files.lock().save() {
+            tracing::error!(error = %e, "saving the positions of tailed log files failed");
+        }
+    }
+
+    /// Where reading a tailed file stands, if it was read before.
+    pub(crate) fn file_position(&self, key: FileKey) -> Option<FilePosition> {
+        self.files.lock().get(key).cloned()
+    }
+
+    /// Records a tailed file's position when no line goes with it (a new file, a truncation,
+    /// blank or refused lines); saved with the next seal or flush.
+    pub(crate) fn set_file_position(&self, key: FileKey, pos: FilePosition) {
+        self.files.lock().set(key, pos);
+    }
+
+    pub(crate) fn prune_file_positions(&self, now_ms: i64, tracked: &HashSet<FileKey>) {
+        self.files.lock().prune(now_ms, tracked);
     }
 
     /// Closes finished minutes (their counts are returned for the store), seals the open
@@ -132,10 +190,9 @@ impl LogPipeline {
             series
         };
         let mut segments = self.segments.lock();
-        if segments.should_seal(now_ms)
-            && let Err(e) = segments.seal()
-        {
-            tracing::error!(error = %e, "sealing a log segment failed");
+        // An empty segment has nothing to write, but positions waiting for it are now safe.
+        if segments.should_seal(now_ms) || segments.is_empty() {
+            self.seal(&mut segments);
         }
         let cutoff = now_ms.saturating_sub(self.cfg.retention.0.as_millis() as i64);
         if let Err(e) = segments.expire(cutoff) {
@@ -151,9 +208,8 @@ impl LogPipeline {
         if let Err(e) = state.save(&self.state_path) {
             tracing::error!(error = %e, "saving the log miner state failed");
         }
-        if let Err(e) = self.segments.lock().seal() {
-            tracing::error!(error = %e, "sealing a log segment failed");
-        }
+        drop(state);
+        self.seal(&mut self.segments.lock());
     }
 
     /// Raw lines matching `q`, newest first.
@@ -206,6 +262,7 @@ impl LogPipeline {
             "late_for_counts": state.late,
             "dropped_from_counts": state.dropped,
             "reasons": &*self.counts.lock(),
+            "files": self.files.lock().list().collect::<Vec<_>>(),
         })
     }
 }

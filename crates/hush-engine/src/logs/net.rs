@@ -1,4 +1,5 @@
-//! Syslog over UDP and TCP, and the flush schedule of the log pipeline.
+//! Syslog over UDP and TCP, and the flush schedule of the log pipeline (and the file tailer's
+//! task).
 //!
 //! Sockets are bound when the engine opens (a port conflict fails start-up) and served from
 //! [`start`]. A datagram is one message; a TCP stream is split by [`Framer`] (octet-counted or
@@ -55,6 +56,12 @@ fn rejected(engine: &Engine, e: &LogError) {
 /// Starts the flush schedule and the configured syslog listeners.
 pub fn start(engine: &Arc<Engine>, stop: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
     let mut tasks = vec![tokio::spawn(flusher(engine.clone(), stop.subscribe()))];
+    if !engine.logs.config().files.is_empty() {
+        tasks.push(tokio::spawn(super::files::run(
+            engine.clone(),
+            stop.subscribe(),
+        )));
+    }
     let Some(bound) = engine.logs.listeners.lock().take() else {
         return tasks;
     };

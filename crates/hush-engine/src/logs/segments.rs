@@ -83,6 +83,10 @@ impl Segments {
         self.open.push(line);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
     pub fn should_seal(&self, now_ms: i64) -> bool {
         !self.open.is_empty()
             && (now_ms.div_euclid(60_000) != self.open_since.div_euclid(60_000)

@@ -231,8 +231,9 @@ impl State {
     /// Mines one record; returns its template id.
     pub fn add(&mut self, r: &LogRecord, cfg: &LogsConfig) -> u64 {
         self.dirty = true;
-        let m = self.miner.add(&r.message);
-        let (id, created) = (m.id.0, m.change == Change::Created);
+        // Only the template is kept: parameters are not extracted.
+        let (id, change) = self.miner.learn(&r.message);
+        let (id, created) = (id.0, change == Change::Created);
         let level = r.level.as_str();
         let meta = self.meta.entry(id).or_insert_with(|| Meta {
             level: level.to_string(),

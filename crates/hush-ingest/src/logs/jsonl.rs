@@ -7,7 +7,7 @@
 //! no message, refuses the whole request with its line number, so nothing is half-stored.
 
 use super::{
-    Decoded, Level, LogDefaults, LogError, LogLimits, LogReason, LogRecord, check_body,
+    Decoded, Level, LogDefaults, LogError, LogLimits, LogReason, LogRecord, Lossy, check_body,
     check_records, cut,
 };
 use serde_json::{Map, Value};
@@ -23,63 +23,78 @@ pub fn decode_json_lines(
     check_body(body.len(), limits)?;
     let mut out = Decoded::default();
     for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line_no = i + 1;
-        let raw = raw.trim_ascii();
-        if raw.is_empty() {
+        if raw.trim_ascii().is_empty() {
             continue;
         }
         check_records(out.records.len() + 1, limits)?;
-        let value: Value = match serde_json::from_slice(raw) {
-            Ok(v) => v,
-            // serde_json refuses invalid UTF-8 inside strings: decode lossily and retry.
-            Err(_) if std::str::from_utf8(raw).is_err() => {
-                out.lossy.invalid_utf8 += 1;
-                serde_json::from_str(&String::from_utf8_lossy(raw))
-                    .map_err(|e| bad_json(line_no, &e))?
-            }
-            Err(e) => return Err(bad_json(line_no, &e)),
-        };
-        let Value::Object(obj) = value else {
-            return Err(LogError::new(
-                LogReason::BadJson,
-                format!("line {line_no}: expected a JSON object"),
-            ));
-        };
-        let message = [message_field, "message", "msg", "log"]
-            .iter()
-            .find_map(|k| obj.get(*k))
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .ok_or_else(|| {
-                LogError::new(
-                    LogReason::MissingMessage,
-                    format!("line {line_no}: no `{message_field}` field"),
-                )
-            })?;
-        let message = cut(message, limits.max_message_bytes, &mut out.lossy);
-        let level = string(&obj, &["level", "severity", "lvl"])
-            .and_then(|s| Level::parse(&s))
-            .unwrap_or_else(|| Level::infer(&message));
-        out.records.push(LogRecord {
-            time: time(&obj).unwrap_or(now_ms),
-            service: string(&obj, &["service", "service.name", "app"])
-                .unwrap_or_else(|| defaults.service.clone()),
-            host: string(&obj, &["host", "host.name", "hostname"])
-                .unwrap_or_else(|| defaults.host.clone()),
-            level,
-            message,
-        });
+        let record = decode_json_line(raw, message_field, now_ms, defaults, limits, &mut out.lossy)
+            .map_err(|e| LogError::new(e.reason, format!("line {}{}", i + 1, e.message)))?;
+        out.records.extend(record);
     }
     Ok(out)
 }
 
-fn bad_json(line: usize, e: &serde_json::Error) -> LogError {
-    LogError::new(
-        LogReason::BadJson,
-        format!("line {line} column {}: {e}", e.column()),
-    )
+/// Decodes one JSON line (a file being tailed goes line by line, so one bad line does not
+/// refuse its neighbours). A blank line is `Ok(None)`. An error's message starts where a
+/// line number would end (` column 3: …`, `: no `message` field`), for the caller to prefix
+/// with its own place (`line 7`, `app.log:7`).
+pub fn decode_json_line(
+    raw: &[u8],
+    message_field: &str,
+    now_ms: i64,
+    defaults: &LogDefaults,
+    limits: &LogLimits,
+    lossy: &mut Lossy,
+) -> Result<Option<LogRecord>, LogError> {
+    let raw = raw.trim_ascii();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let value: Value = match serde_json::from_slice(raw) {
+        Ok(v) => v,
+        // serde_json refuses invalid UTF-8 inside strings: decode lossily and retry.
+        Err(_) if std::str::from_utf8(raw).is_err() => {
+            lossy.invalid_utf8 += 1;
+            serde_json::from_str(&String::from_utf8_lossy(raw)).map_err(|e| bad_json(&e))?
+        }
+        Err(e) => return Err(bad_json(&e)),
+    };
+    let Value::Object(obj) = value else {
+        return Err(LogError::new(
+            LogReason::BadJson,
+            ": expected a JSON object",
+        ));
+    };
+    let message = [message_field, "message", "msg", "log"]
+        .iter()
+        .find_map(|k| obj.get(*k))
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .ok_or_else(|| {
+            LogError::new(
+                LogReason::MissingMessage,
+                format!(": no `{message_field}` field"),
+            )
+        })?;
+    let message = cut(message, limits.max_message_bytes, lossy);
+    let level = string(&obj, &["level", "severity", "lvl"])
+        .and_then(|s| Level::parse(&s))
+        .unwrap_or_else(|| Level::infer(&message));
+    Ok(Some(LogRecord {
+        time: time(&obj).unwrap_or(now_ms),
+        service: string(&obj, &["service", "service.name", "app"])
+            .unwrap_or_else(|| defaults.service.clone()),
+        host: string(&obj, &["host", "host.name", "hostname"])
+            .unwrap_or_else(|| defaults.host.clone()),
+        level,
+        message,
+    }))
+}
+
+fn bad_json(e: &serde_json::Error) -> LogError {
+    LogError::new(LogReason::BadJson, format!(" column {}: {e}", e.column()))
 }
 
 fn string(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {

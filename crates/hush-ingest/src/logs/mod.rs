@@ -1,5 +1,5 @@
 //! Log decoders: OTLP/HTTP logs (protobuf and JSON), syslog (RFC 5424 and RFC 3164, with TCP
-//! framing) and JSON lines, each turning input into [`LogRecord`]s.
+//! framing), JSON lines and plain text lines, each turning input into [`LogRecord`]s.
 //!
 //! Every record gets a `service` and a `host`: from OTLP resource attributes (`service.name`,
 //! `host.name`), the syslog APP-NAME and HOSTNAME, JSON fields, or else the caller's
@@ -14,14 +14,16 @@
 mod framing;
 mod jsonl;
 mod otlp;
+mod plain;
 mod syslog;
 
 #[cfg(test)]
 mod tests;
 
 pub use framing::{Frame, Framer};
-pub use jsonl::decode_json_lines;
+pub use jsonl::{decode_json_line, decode_json_lines};
 pub use otlp::{decode_logs_json, decode_logs_protobuf};
+pub use plain::decode_plain_line;
 pub use syslog::decode_syslog;
 
 /// A record's severity, a closed set shared by every source.

@@ -263,6 +263,60 @@ fn json_lines_refuse_the_request_naming_the_line() {
 }
 
 #[test]
+fn plain_lines_are_whole_messages_repaired_not_refused() {
+    let mut lossy = Lossy::default();
+    let limits = LogLimits {
+        max_message_bytes: 8,
+        ..LogLimits::default()
+    };
+    assert_eq!(
+        decode_plain_line(b"  \r", NOW, &d(), &limits, &mut lossy),
+        None
+    );
+    let r = decode_plain_line(
+        b"ERROR disk\xff full\r",
+        NOW,
+        &d(),
+        &LogLimits::default(),
+        &mut lossy,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.message.as_str(), r.level, r.time),
+        ("ERROR disk\u{fffd} full", Level::Error, NOW)
+    );
+    assert_eq!(r.service, d().service);
+    let r = decode_plain_line(
+        "ab\u{e9}\u{e9}\u{e9}\u{e9}".as_bytes(),
+        NOW,
+        &d(),
+        &limits,
+        &mut lossy,
+    )
+    .unwrap();
+    assert_eq!(r.message, "ab\u{e9}\u{e9}\u{e9}");
+    assert_eq!((lossy.invalid_utf8, lossy.truncated), (1, 1));
+}
+
+#[test]
+fn one_json_line_errors_leave_the_place_to_the_caller() {
+    let mut lossy = Lossy::default();
+    let lim = LogLimits::default();
+    assert_eq!(
+        decode_json_line(b" ", "message", NOW, &d(), &lim, &mut lossy),
+        Ok(None)
+    );
+    let e = decode_json_line(b"{\"x\":1}", "message", NOW, &d(), &lim, &mut lossy).unwrap_err();
+    assert_eq!(e.message, ": no `message` field");
+    let e = decode_json_line(b"{oops", "message", NOW, &d(), &lim, &mut lossy).unwrap_err();
+    assert!(e.message.starts_with(" column 2: "), "{e}");
+    let r = decode_json_line(b"{\"msg\":\"hi\"}", "message", NOW, &d(), &lim, &mut lossy)
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.message, "hi");
+}
+
+#[test]
 fn level_inference_needs_a_shouted_or_bracketed_word() {
     assert_eq!(
         Level::infer("2024-01-01 12:00:00 ERROR db down"),
