@@ -139,7 +139,11 @@ impl From<hush_engine::cluster::ClusterError> for ApiError {
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "unavailable", e.to_string())
             },
             E::TooLarge(_) => Self::bad_data(e.to_string()),
-            E::Unavailable(_) | E::Connect { .. } | E::Setup { .. } | E::ShardsMismatch { .. } => {
+            E::Unavailable(_)
+            | E::Connect { .. }
+            | E::Setup { .. }
+            | E::Read { .. }
+            | E::ShardsMismatch { .. } => {
                 tracing::warn!(error = %e, "write refused: the ingest stream is unavailable");
                 Self {
                     retry_after: Some(5),

@@ -45,6 +45,8 @@ pub enum ClusterError {
     Connect { urls: String, reason: String },
     #[error("failed to set up {what}: {reason}")]
     Setup { what: String, reason: String },
+    #[error("failed to read {what} (is a cluster running on these NATS servers?): {reason}")]
+    Read { what: String, reason: String },
     #[error(
         "stream `{stream}` was created with {found} shards but cluster.shards is {configured}; the shard count of a cluster cannot change"
     )]
@@ -278,7 +280,7 @@ async fn connect(
 pub async fn status_of(config: &ClusterConfig) -> Result<status::ClusterStatus, ClusterError> {
     let (_client, js) = connect(config).await?;
     let setup = |what: String| {
-        move |e: &dyn std::fmt::Display| ClusterError::Setup {
+        move |e: &dyn std::fmt::Display| ClusterError::Read {
             what,
             reason: e.to_string(),
         }
