@@ -10,6 +10,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub kind: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 and 503 the client should retry).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -18,6 +20,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             kind: "bad_data",
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
@@ -25,6 +28,7 @@ impl ApiError {
             status,
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
     /// Server-side failures: logged in full, answered without internals.
@@ -34,6 +38,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "internal",
             message: format!("{context} failed"),
+            retry_after: None,
         }
     }
 }
@@ -50,6 +55,7 @@ impl From<hush_ingest::IngestError> for ApiError {
             status,
             kind: "bad_data",
             message: format!("{}: {e}", e.reason()),
+            retry_after: None,
         }
     }
 }
@@ -123,10 +129,44 @@ impl From<hush_remediate::controller::RemediationError> for ApiError {
     }
 }
 
+impl From<hush_engine::cluster::ClusterError> for ApiError {
+    /// Nothing was acknowledged: the client keeps the samples and retries, so none is lost.
+    fn from(e: hush_engine::cluster::ClusterError) -> Self {
+        use hush_engine::cluster::ClusterError as E;
+        match e {
+            E::Lagging { .. } => Self {
+                retry_after: Some(5),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "unavailable", e.to_string())
+            },
+            E::TooLarge(_) => Self::bad_data(e.to_string()),
+            E::Unavailable(_)
+            | E::Connect { .. }
+            | E::Setup { .. }
+            | E::Read { .. }
+            | E::ShardsMismatch { .. } => {
+                tracing::warn!(error = %e, "write refused: the ingest stream is unavailable");
+                Self {
+                    retry_after: Some(5),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the ingest stream is unavailable; retry later",
+                    )
+                }
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             serde_json::json!({ "status": "error", "errorType": self.kind, "error": self.message });
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 }

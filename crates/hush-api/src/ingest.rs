@@ -1,11 +1,14 @@
 //! Ingestion endpoints. Each decodes and validates the whole request first, so a rejected
-//! request stores nothing; then the store appends and the answer waits for durability.
+//! request stores nothing; then the store appends and the answer waits for durability. In
+//! cluster mode the samples go to the ingest stream instead, and the answer waits for the
+//! stream's acknowledgements; the shard's owner stores them.
 
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use hush_engine::metrics::{ReasonLabel, SourceLabel};
 use hush_model::TimeSeries;
 use hush_store::RejectReason;
 
@@ -14,6 +17,31 @@ async fn store(
     series: Vec<TimeSeries>,
     source: &str,
 ) -> Result<StatusCode, ApiError> {
+    if let Some(cluster) = &state.engine.cluster {
+        let m = &state.engine.metrics;
+        return match cluster.publish(series, source).await {
+            Ok(n) => {
+                m.cluster_published
+                    .get_or_create(&SourceLabel {
+                        source: source.to_string(),
+                    })
+                    .inc_by(n);
+                Ok(StatusCode::NO_CONTENT)
+            }
+            Err(e) => {
+                let reason = match e {
+                    hush_engine::cluster::ClusterError::Lagging { .. } => "lagging",
+                    _ => "unavailable",
+                };
+                m.cluster_refused
+                    .get_or_create(&ReasonLabel {
+                        reason: reason.into(),
+                    })
+                    .inc();
+                Err(e.into())
+            }
+        };
+    }
     let out = state
         .engine
         .ingest(series, source)

@@ -72,6 +72,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/v1/incidents/{id}/timeline", get(incidents::timeline))
         .route("/api/v1/topology/file", get(topology_file::get))
         .route("/api/v1/silences", get(silences::list))
+        .route("/api/v1/cluster/status", get(cluster_status))
         .merge(remediation_read())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -156,6 +157,19 @@ async fn ready(State(s): State<AppState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "Hush is not ready.\n").into_response()
     }
+}
+
+/// The cluster as JetStream sees it; 404 in embedded mode.
+async fn cluster_status(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let Some(c) = &s.engine.cluster else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "not a cluster node: `cluster` is not configured",
+        ));
+    };
+    let status = c.status().await?;
+    Ok(axum::Json(serde_json::json!({ "status": "success", "data": status })).into_response())
 }
 
 async fn self_metrics(State(s): State<AppState>) -> Response {

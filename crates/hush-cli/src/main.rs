@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod cluster;
 mod demo;
 mod import;
 mod runbooks;
@@ -39,6 +40,9 @@ enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Cluster tools (cluster mode on NATS JetStream).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCmd),
     /// Load a CSV (`timestamp,value`) or Prometheus exposition file into the store.
     Import(import::ImportArgs),
     /// Backtest the anomaly detector over NAB-style CSV files.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Import(a) => import::run(a),
+        Command::Cluster(c) => cluster::run(c),
         Command::Audit(c) => audit::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Detect(a) => hush_eval::detect::run(a),

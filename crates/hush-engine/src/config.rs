@@ -36,6 +36,8 @@ pub struct Config {
     pub remediation: hush_remediate::RemediationConfig,
     /// Capacity resources, forecasts of their exhaustion and predictive alerts.
     pub capacity: crate::capacity::CapacitySettings,
+    /// Cluster mode on NATS JetStream (docs/cluster.md); absent means embedded mode.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 /// The SQL database that holds alerts, incidents, events and the audit trail.
@@ -104,6 +106,7 @@ impl Default for Config {
             incidents: Default::default(),
             remediation: hush_remediate::RemediationConfig::default(),
             capacity: Default::default(),
+            cluster: None,
         }
     }
 }
@@ -406,6 +409,12 @@ impl Config {
                 path: path.into(),
                 message,
             })?;
+        if let Some(c) = &self.cluster {
+            c.check().map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
+        }
         let mut names = std::collections::BTreeSet::new();
         for t in &self.auth.tokens {
             if t.token.expose().len() < 16 {

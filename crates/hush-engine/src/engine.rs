@@ -35,6 +35,8 @@ pub struct Engine {
     pub capacity: crate::capacity::Capacity,
     /// Caller → callee edges seen in traces (`POST /v1/traces`).
     pub traces: crate::trace_edges::TraceEdges,
+    /// The cluster this node belongs to, when `cluster` is configured.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     ready: AtomicBool,
     stop: watch::Sender<bool>,
 }
@@ -89,6 +91,18 @@ impl Engine {
             crate::notify::Silences::load(&n.silences, config.data_dir.join("silences.json"))?;
         let remediation = crate::remediation::open(&config, &db, &store)?;
         let capacity = crate::capacity::Capacity::new(config.capacity.clone())?;
+        let cluster = match &config.cluster {
+            Some(c) => Some(Arc::new(
+                tokio::runtime::Handle::current()
+                    .block_on(crate::cluster::Cluster::connect(
+                        c.clone(),
+                        &config.data_dir,
+                        config.listen.value.to_string(),
+                    ))
+                    .map_err(|e| anyhow::anyhow!("failed to join the cluster: {e}"))?,
+            )),
+            None => None,
+        };
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Self {
             config,
@@ -105,6 +119,7 @@ impl Engine {
             remediation,
             capacity,
             traces: crate::trace_edges::TraceEdges::new(crate::trace_edges::RECENT_SPANS),
+            cluster,
             ready: AtomicBool::new(false),
             stop,
         }))
@@ -144,6 +159,23 @@ impl Engine {
                 self.clone(),
                 self.stop.subscribe(),
             )));
+        }
+        if let Some(c) = &self.cluster {
+            tasks.push(tokio::spawn(crate::cluster::run_leases(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+            let metrics = self.metrics.cluster_lag.clone();
+            let set_lag = Arc::new(move |shard: u32, lag: u64| {
+                metrics
+                    .get_or_create(&crate::metrics::ShardLabel {
+                        shard: shard.to_string(),
+                    })
+                    .set(i64::try_from(lag).unwrap_or(i64::MAX));
+            });
+            tasks.push(tokio::spawn(
+                c.clone().watch_lag(set_lag, self.stop.subscribe()),
+            ));
         }
         self.ready.store(true, Ordering::Release);
         tasks

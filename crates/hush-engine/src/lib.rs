@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod detection;
 mod duration;

@@ -19,6 +19,11 @@ pub struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShardLabel {
+    pub shard: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HandlerLabel {
     pub handler: String,
     pub code: String,
@@ -32,6 +37,14 @@ pub struct SelfMetrics {
     pub samples_rejected: Family<ReasonLabel, Counter>,
     pub requests_rejected: Family<ReasonLabel, Counter>,
     pub request_duration: Family<HandlerLabel, Histogram>,
+    /// Cluster mode: samples published to the stream, by source.
+    pub cluster_published: Family<SourceLabel, Counter>,
+    /// Cluster mode: writes refused because the stream was unavailable or a shard lagged.
+    pub cluster_refused: Family<ReasonLabel, Counter>,
+    /// Cluster mode: messages waiting per shard (pending + unacknowledged).
+    pub cluster_lag: Family<ShardLabel, Gauge>,
+    /// Cluster mode: messages no owner could decode (dropped, logged).
+    pub cluster_invalid_messages: Counter,
     active_series: Gauge,
     series: Gauge,
     wal_bytes: Gauge<u64, AtomicU64>,
@@ -69,7 +82,35 @@ impl Default for SelfMetrics {
             "HTTP request latency",
             request_duration.clone(),
         );
+        let cluster_published = Family::<SourceLabel, Counter>::default();
+        let cluster_refused = Family::<ReasonLabel, Counter>::default();
+        let cluster_lag = Family::<ShardLabel, Gauge>::default();
+        let cluster_invalid_messages = Counter::default();
+        registry.register(
+            "cluster_samples_published",
+            "Samples published to the cluster's stream, by source",
+            cluster_published.clone(),
+        );
+        registry.register(
+            "cluster_writes_refused",
+            "Writes refused with 429/503 in cluster mode, by reason (lagging, unavailable)",
+            cluster_refused.clone(),
+        );
+        registry.register(
+            "cluster_shard_lag",
+            "Messages waiting for a shard's owner (pending + unacknowledged)",
+            cluster_lag.clone(),
+        );
+        registry.register(
+            "cluster_invalid_messages",
+            "Stream messages dropped because they could not be decoded",
+            cluster_invalid_messages.clone(),
+        );
         let mut m = Self {
+            cluster_published,
+            cluster_refused,
+            cluster_lag,
+            cluster_invalid_messages,
             samples_ingested,
             samples_rejected,
             requests_rejected,

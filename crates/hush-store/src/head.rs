@@ -92,6 +92,24 @@ impl HeadData {
         c.iter().last().map(|s| (s.t, s.v.to_bits()))
     }
 
+    /// The bits of the in-order sample at `t`, if one is held (decodes one chunk at most).
+    fn in_order_at(&self, t: i64) -> Option<u64> {
+        let i = self.sealed.partition_point(|c| c.max_t() < t);
+        let chunk = match self.sealed.get(i) {
+            Some(c) => c,
+            None if !self.open.is_empty() => &self.open,
+            None => return None,
+        };
+        if chunk.is_empty() || chunk.min_t() > t {
+            return None;
+        }
+        chunk
+            .iter()
+            .take_while(|s| s.t <= t)
+            .find(|s| s.t == t)
+            .map(|s| s.v.to_bits())
+    }
+
     /// `accept_before`: the oldest timestamp still accepted out of order.
     pub(crate) fn append(&mut self, t: i64, v: f64, accept_before: i64) -> Appended {
         let last_t = if !self.open.is_empty() {
@@ -107,6 +125,17 @@ impl HeadData {
                 };
             }
             Some(last) if t < last => {
+                // A late copy of a sample already held in order (a client's retry, a stream
+                // re-delivery) is a duplicate, even beyond the out-of-order window; a late
+                // different value at that timestamp conflicts. Without this check it would sit
+                // in the out-of-order buffer, hidden by the in-order sample on every read.
+                if let Some(held) = self.in_order_at(t) {
+                    return if held == v.to_bits() {
+                        Appended::Duplicate
+                    } else {
+                        Appended::Rejected(RejectReason::DuplicateTimestamp)
+                    };
+                }
                 if t < accept_before {
                     return Appended::Rejected(RejectReason::TooOld);
                 }
@@ -187,7 +216,7 @@ mod tests {
         assert_eq!(h.append(2985, 7.0, 2000), Appended::Stored);
         assert_eq!(h.append(2985, 7.0, 2000), Appended::Duplicate);
         assert_eq!(
-            h.append(1000, 7.0, 2000),
+            h.append(1005, 7.0, 2000),
             Appended::Rejected(RejectReason::TooOld)
         );
         let all = read_all(&h);
@@ -196,6 +225,26 @@ mod tests {
         assert_eq!(all[299], (2985, 7.0));
         assert_eq!(h.max_t(), Some(2990));
         assert_eq!(h.min_t(), Some(0));
+    }
+
+    #[test]
+    fn late_copies_of_in_order_samples_are_duplicates() {
+        let mut h = HeadData::default();
+        for t in 0..300 {
+            assert_eq!(h.append(t * 10, t as f64, i64::MIN), Appended::Stored);
+        }
+        // Within the window, in a sealed chunk and in the open one.
+        assert_eq!(h.append(2900, 290.0, 2000), Appended::Duplicate);
+        assert_eq!(h.append(500, 50.0, i64::MIN), Appended::Duplicate);
+        // Beyond the window: still a duplicate, not `too_old`.
+        assert_eq!(h.append(10, 1.0, 2000), Appended::Duplicate);
+        assert_eq!(
+            h.append(2900, 1.0, 2000),
+            Appended::Rejected(RejectReason::DuplicateTimestamp)
+        );
+        // A timestamp between two held samples is still a real late sample.
+        assert_eq!(h.append(2905, 1.0, 2000), Appended::Stored);
+        assert_eq!(read_all(&h).len(), 301);
     }
 
     #[test]

@@ -226,14 +226,7 @@ impl Live {
     /// alerts are checked before any is stored, and a request that fails the check is refused
     /// alone; the others' alerts are stored in one transaction and their incidents updated once
     /// per batch.
-    async fn alert_batch(
-        &mut self,
-        batch: Vec<(
-            Vec<Alert>,
-            &'static str,
-            tokio::sync::oneshot::Sender<Result<Vec<Accepted>, IncidentError>>,
-        )>,
-    ) {
+    async fn alert_batch(&mut self, batch: Vec<AlertRequest>) {
         let limits = self.corr.config().limits;
         let mut requests = Vec::with_capacity(batch.len());
         for (mut alerts, source, reply) in batch {
@@ -821,3 +814,10 @@ pub(super) fn from_row(a: &hush_sql::Alert) -> Alert {
         received_at: a.first_seen,
     }
 }
+
+/// One alert request waiting in a batch: its alerts, their source and where to answer.
+type AlertRequest = (
+    Vec<Alert>,
+    &'static str,
+    tokio::sync::oneshot::Sender<Result<Vec<Accepted>, IncidentError>>,
+);

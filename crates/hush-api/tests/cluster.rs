@@ -1,0 +1,386 @@
+//! Cluster mode against real NATS JetStream servers this test starts on loopback: several Hush
+//! engines in one process, each with its own data directory, writing through the HTTP router.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hush_engine::Engine;
+use hush_engine::cluster::wire::shard_of;
+use hush_engine::config::Config;
+use hush_model::{Labels, Matcher, Sample, TimeSeries};
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+/// A `nats-server` with JetStream on a free loopback port, killed on drop.
+struct Nats {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nats {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server must be installed (Debian package `nats-server`)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Node {
+    engine: Arc<Engine>,
+    tasks: Vec<JoinHandle<()>>,
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+const SHARDS: u32 = 6;
+const LEASE_S: u64 = 3;
+
+async fn node(id: &str, nats: &Nats, extra: &str) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "data_dir: {}\ncluster:\n  nats: ['{}']\n  node_id: {id}\n  shards: {SHARDS}\n  lease: {LEASE_S}s\n{extra}",
+        dir.path().display(),
+        nats.url
+    );
+    let config = Config::parse(&yaml, Path::new("test.yaml")).unwrap();
+    let engine = tokio::task::spawn_blocking(move || Engine::open(config))
+        .await
+        .unwrap()
+        .unwrap();
+    let tasks = engine.start();
+    let app = hush_api::router(engine.clone());
+    Node {
+        engine,
+        tasks,
+        app,
+        _dir: dir,
+    }
+}
+
+impl Node {
+    fn owned(&self) -> Vec<u32> {
+        self.engine.cluster.as_ref().unwrap().owned()
+    }
+
+    /// Stops like SIGKILL would as far as the cluster can tell: no more renewals, no more
+    /// consumption, no release, connection gone.
+    fn crash(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+
+    async fn stop(self) {
+        self.engine.shutdown(self.tasks).await;
+    }
+
+    async fn write(&self, series: &[TimeSeries]) -> (StatusCode, Option<String>) {
+        let req = Request::post("/api/v1/write")
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", "snappy")
+            .body(Body::from(hush_ingest::encode_remote_write(series)))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (resp.status(), retry)
+    }
+
+    /// Stored samples of metric `m` per series index.
+    fn stored(&self) -> BTreeMap<usize, Vec<Sample>> {
+        self.engine
+            .store
+            .select(&[Matcher::equal("__name__", "m")], i64::MIN, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|ts| (ts.labels.get("i").unwrap().parse().unwrap(), ts.samples))
+            .collect()
+    }
+}
+
+fn labels(i: usize) -> Labels {
+    Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]).unwrap()
+}
+
+fn series(i: usize, ts: std::ops::Range<i64>) -> TimeSeries {
+    TimeSeries::new(
+        labels(i),
+        ts.map(|t| Sample::new(1_700_000_000_000 + t * 1000, (i * 1000) as f64 + t as f64))
+            .collect(),
+    )
+}
+
+async fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    start.elapsed()
+}
+
+/// Every shard owned by exactly one of `nodes`, spread as evenly as the count allows.
+fn balanced(nodes: &[&Node]) -> bool {
+    let mut all: Vec<u32> = nodes.iter().flat_map(|n| n.owned()).collect();
+    all.sort();
+    let fair = SHARDS.div_ceil(nodes.len() as u32) as usize;
+    all == (0..SHARDS).collect::<Vec<_>>() && nodes.iter().all(|n| n.owned().len() <= fair)
+}
+
+/// Each series `0..n` is on its shard's owner with exactly the samples of `ts`, and nowhere
+/// else among `nodes`.
+fn placed(nodes: &[&Node], n: usize, ts: std::ops::Range<i64>) -> bool {
+    type View = (Vec<u32>, BTreeMap<usize, Vec<Sample>>);
+    let stored: Vec<View> = nodes.iter().map(|n| (n.owned(), n.stored())).collect();
+    (0..n).all(|i| {
+        let shard = shard_of(&labels(i), SHARDS);
+        let want = series(i, ts.clone()).samples;
+        stored.iter().all(|(owned, s)| {
+            if owned.contains(&shard) {
+                s.get(&i) == Some(&want)
+            } else {
+                !s.contains_key(&i)
+            }
+        })
+    })
+}
+
+const N: usize = 60;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_to_any_node_land_once_on_the_owner_and_a_stopped_node_hands_over() {
+    let nats = Nats::start();
+    let (a, b, c) = (
+        node("a", &nats, "").await,
+        node("b", &nats, "").await,
+        node("c", &nats, "").await,
+    );
+    let took = wait_for(
+        "shards to spread over three nodes",
+        Duration::from_secs(30),
+        || balanced(&[&a, &b, &c]),
+    )
+    .await;
+    eprintln!("three nodes balanced {SHARDS} shards in {took:?}");
+
+    // Each node receives a third of the series, most of which belong to other nodes.
+    let nodes = [&a, &b, &c];
+    for (k, n) in nodes.iter().enumerate() {
+        let batch: Vec<_> = (0..N)
+            .filter(|i| i % 3 == k)
+            .map(|i| series(i, 0..5))
+            .collect();
+        assert_eq!(n.write(&batch).await.0, StatusCode::NO_CONTENT);
+    }
+    let took = wait_for("samples on their owners", Duration::from_secs(20), || {
+        placed(&nodes, N, 0..5)
+    })
+    .await;
+    eprintln!("remote_write to queryable on the owner: {took:?}");
+
+    // A client retry of the whole request changes nothing.
+    let all: Vec<_> = (0..N).map(|i| series(i, 0..5)).collect();
+    assert_eq!(a.write(&all).await.0, StatusCode::NO_CONTENT);
+    let cluster = a.engine.cluster.clone().unwrap();
+    wait_for("the retry to be consumed", Duration::from_secs(20), || {
+        (0..SHARDS).all(|s| cluster.lag(s) == Some(0))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(placed(&nodes, N, 0..5), "a retried write was counted twice");
+
+    let status = cluster.status().await.unwrap();
+    assert_eq!(status.nodes.len(), 3);
+    assert!(
+        status
+            .shard_owners
+            .iter()
+            .all(|s| s.owner.is_some() && s.lag == Some(0))
+    );
+    assert!(status.render().contains("shard"));
+
+    // A graceful stop releases the leases: the others take them well within one lease.
+    let gone = c.owned();
+    let stopped = Instant::now();
+    c.stop().await;
+    wait_for(
+        "the stopped node's shards to move",
+        Duration::from_secs(20),
+        || balanced(&[&a, &b]),
+    )
+    .await;
+    let took = stopped.elapsed();
+    eprintln!("graceful hand-over of shards {gone:?}: {took:?}");
+    assert!(
+        took < Duration::from_secs(LEASE_S * 2),
+        "hand-over took {took:?}"
+    );
+
+    // The new owners replayed the shard history: every series is whole on its owner.
+    let more: Vec<_> = (0..N).map(|i| series(i, 5..8)).collect();
+    assert_eq!(b.write(&more).await.0, StatusCode::NO_CONTENT);
+    wait_for(
+        "all samples on the two remaining owners",
+        Duration::from_secs(30),
+        || placed(&[&a, &b], N, 0..8),
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crashed_node_loses_its_shards_within_the_lease_and_nothing_acknowledged_is_lost() {
+    let nats = Nats::start();
+    let (a, b, c) = (
+        node("a", &nats, "").await,
+        node("b", &nats, "").await,
+        node("c", &nats, "").await,
+    );
+    wait_for("shards to spread", Duration::from_secs(30), || {
+        balanced(&[&a, &b, &c])
+    })
+    .await;
+    let all: Vec<_> = (0..N).map(|i| series(i, 0..5)).collect();
+    assert_eq!(c.write(&all).await.0, StatusCode::NO_CONTENT);
+    wait_for("first samples placed", Duration::from_secs(20), || {
+        placed(&[&a, &b, &c], N, 0..5)
+    })
+    .await;
+
+    let lost = c.owned();
+    let crashed = Instant::now();
+    c.crash();
+    // Writes go on during the move, every one acknowledged by the stream.
+    let mut acked = 5;
+    while !balanced(&[&a, &b]) {
+        let batch: Vec<_> = (0..N).map(|i| series(i, acked..acked + 1)).collect();
+        let (status, _) = if acked % 2 == 0 {
+            a.write(&batch).await
+        } else {
+            b.write(&batch).await
+        };
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        acked += 1;
+        assert!(
+            crashed.elapsed() < Duration::from_secs(30),
+            "shards never moved"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let moved = crashed.elapsed();
+    eprintln!("shards {lost:?} of the crashed node moved in {moved:?} (lease {LEASE_S}s)");
+    // Expiry on the server (at most one lease after the last renewal) plus one renew interval
+    // for the survivors to notice, with slack for a loaded machine.
+    assert!(
+        moved
+            < Duration::from_secs(LEASE_S)
+                + Duration::from_secs(LEASE_S) / 3
+                + Duration::from_secs(3),
+        "took {moved:?}"
+    );
+    wait_for(
+        "every acknowledged sample on the new owners",
+        Duration::from_secs(30),
+        || placed(&[&a, &b], N, 0..acked),
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lagging_shard_answers_429_and_a_missing_stream_503_with_retry_after() {
+    let mut nats = Nats::start();
+    // A long lease: the crashed node keeps its shards, so they only pile up.
+    let extra = "  max_lag: 3\n";
+    let a = node("a", &nats, &format!("{extra}  history: 1h\n")).await;
+    let b = node("b", &nats, extra).await;
+    wait_for("shards to spread", Duration::from_secs(30), || {
+        balanced(&[&a, &b])
+    })
+    .await;
+    let stuck = b.owned()[0];
+    b.crash();
+    let i = (0..)
+        .find(|&i| shard_of(&labels(i), SHARDS) == stuck)
+        .unwrap();
+    let mut refused = None;
+    for t in 0..40 {
+        let (status, retry) = a.write(&[series(i, t..t + 1)]).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((t, retry));
+            break;
+        }
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (t, retry) = refused.expect("a lagging shard never refused writes");
+    assert!(t >= 3, "refused before the lag bound: after {t} writes");
+    assert!(retry.is_some_and(|s| s.parse::<u32>().unwrap() > 0));
+
+    // JetStream gone: refused with 503, nothing stored, the client keeps its samples.
+    let mine = a.owned()[0];
+    let j = (0..)
+        .find(|&i| shard_of(&labels(i), SHARDS) == mine)
+        .unwrap();
+    nats.kill();
+    let (status, retry) = loop {
+        let r = a.write(&[series(j, 100..101)]).await;
+        if r.0 != StatusCode::NO_CONTENT {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry.is_some());
+    assert!(
+        !a.stored()
+            .get(&j)
+            .is_some_and(|s| s.iter().any(|s| s.t == series(j, 100..101).samples[0].t))
+    );
+    drop(a);
+}

@@ -1,0 +1,276 @@
+//! Shard ownership through leases in a JetStream KV bucket.
+//!
+//! The bucket's entries expire `cluster.lease` after their last write, so a lease is a key
+//! (`shard-<n>`) whose value names the owning node and process. A node claims a free shard with
+//! `create` (fails if the key exists), renews with `update` at the revision it last wrote (fails
+//! if anyone else wrote since), and releases with a delete at that revision. Nodes register in a
+//! second bucket with the same expiry; each aims for `ceil(shards / live nodes)` shards, claims
+//! free ones below that and hands back the surplus above it, so shards spread as nodes come and
+//! go and a silent node's shards go to the others within one lease and one renew interval.
+//!
+//! A node stops consuming a shard by its own clock before the lease can have expired on the
+//! server (it counts from before the renewal was sent), so two nodes never consume one shard at
+//! once as long as their clocks run at the same rate.
+
+use super::Cluster;
+use crate::Engine;
+use async_nats::jetstream::kv;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// A shard this node holds: the lease revision and the consumer task.
+struct Held {
+    revision: u64,
+    /// `Some(deadline)` while the lease holds; `None` tells the consumer to stop.
+    lease: watch::Sender<Option<Instant>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Held {
+    /// Dropping a holding without [`stop`] (the lease task itself was aborted) must not leave a
+    /// consumer running without a lease.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub(crate) fn key(shard: u32) -> String {
+    format!("shard-{shard}")
+}
+
+fn shard_of_key(key: &str) -> Option<u32> {
+    key.strip_prefix("shard-")?.parse().ok()
+}
+
+/// The node record: who it is, where its API listens, when it started.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NodeRecord {
+    pub node: String,
+    pub incarnation: String,
+    pub api: String,
+    pub started_ms: i64,
+}
+
+/// Runs until `stop`: registers the node, claims, renews, rebalances and finally releases.
+pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let Some(cluster) = engine.cluster.clone() else {
+        return;
+    };
+    let c = &cluster.config;
+    let record = NodeRecord {
+        node: c.node_id.clone(),
+        incarnation: cluster.incarnation.clone(),
+        api: cluster.api.clone(),
+        started_ms: engine.clock.now_ms(),
+    };
+    let record = bytes::Bytes::from(serde_json::to_vec(&record).unwrap_or_default());
+    let value = bytes::Bytes::from(format!("{} {}", c.node_id, cluster.incarnation));
+    let lease = c.lease.0;
+    // Less than the lease by a margin, measured from before the request left.
+    let hold_for = lease.mul_f64(0.8);
+    let mut held: BTreeMap<u32, Held> = BTreeMap::new();
+    let mut tick = tokio::time::interval(c.renew_interval());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut first = true;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if let Err(e) = cluster.nodes.put(&c.node_id, record.clone()).await {
+            tracing::warn!(error = %e, "registering the node failed");
+        }
+        if first {
+            // Nodes started together see each other before anyone claims everything.
+            first = false;
+            continue;
+        }
+        // Renew what is held; a revision conflict means the lease was lost.
+        let mut lost = Vec::new();
+        for (&shard, h) in held.iter_mut() {
+            let sent = Instant::now();
+            match cluster
+                .leases
+                .update(key(shard), value.clone(), h.revision)
+                .await
+            {
+                Ok(rev) => {
+                    h.revision = rev;
+                    let _ = h.lease.send(Some(sent + hold_for));
+                }
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    tracing::warn!(shard, "shard lease lost to another node");
+                    lost.push(shard);
+                }
+                Err(e) => {
+                    tracing::warn!(shard, error = %e, "renewing a shard lease failed");
+                    if h.lease.borrow().is_none_or(|d| d <= Instant::now()) {
+                        lost.push(shard);
+                    }
+                }
+            }
+        }
+        for shard in lost {
+            if let Some(h) = held.remove(&shard) {
+                stop_consumer(h).await;
+            }
+        }
+        // A consumer that stopped on its own (its deadline passed while renewals failed) leaves
+        // a lease nobody consumes even if a later renewal got through: hand it back so it is
+        // claimed again, here or elsewhere, with a fresh consumer.
+        let idle: Vec<u32> = held
+            .iter()
+            .filter(|(_, h)| h.task.is_finished())
+            .map(|(s, _)| *s)
+            .collect();
+        for shard in idle {
+            if let Some(h) = held.remove(&shard) {
+                release(&cluster, shard, h).await;
+            }
+        }
+        // Rebalance against the nodes and leases that exist now.
+        let (live, taken) = match view(&cluster).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the cluster's leases failed");
+                cluster.set_owned(held.keys().copied());
+                continue;
+            }
+        };
+        let shards = c.shards;
+        let target = shards.div_ceil(live.max(1)) as usize;
+        if held.len() < target {
+            // Each node starts looking at a different shard, so claims rarely collide.
+            let offset = (hush_model::Labels::from_pairs([("node", c.node_id.as_str())])
+                .map(|l| l.series_id().0)
+                .unwrap_or(0)
+                % u64::from(shards)) as u32;
+            for i in 0..shards {
+                if held.len() >= target {
+                    break;
+                }
+                let shard = (offset + i) % shards;
+                if taken.contains(&shard) || held.contains_key(&shard) {
+                    continue;
+                }
+                let sent = Instant::now();
+                match cluster.leases.create(key(shard), value.clone()).await {
+                    Ok(revision) => {
+                        tracing::info!(shard, "shard claimed");
+                        let (tx, rx) = watch::channel(Some(sent + hold_for));
+                        let task = tokio::spawn(super::consume_shard(
+                            engine.clone(),
+                            cluster.clone(),
+                            shard,
+                            rx,
+                        ));
+                        held.insert(
+                            shard,
+                            Held {
+                                revision,
+                                lease: tx,
+                                task,
+                            },
+                        );
+                    }
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+                    Err(e) => tracing::warn!(shard, error = %e, "claiming a shard failed"),
+                }
+            }
+        } else if held.len() > target {
+            let surplus: Vec<u32> = held
+                .keys()
+                .rev()
+                .take(held.len() - target)
+                .copied()
+                .collect();
+            for shard in surplus {
+                if let Some(h) = held.remove(&shard) {
+                    release(&cluster, shard, h).await;
+                    tracing::info!(shard, "shard handed back for rebalancing");
+                }
+            }
+        }
+        cluster.set_owned(held.keys().copied());
+    }
+    for (shard, h) in std::mem::take(&mut held) {
+        release(&cluster, shard, h).await;
+    }
+    cluster.set_owned(std::iter::empty());
+    cluster.save_applied();
+    if let Err(e) = cluster.nodes.delete(&c.node_id).await {
+        tracing::warn!(error = %e, "deregistering the node failed");
+    }
+}
+
+/// Stops the consumer (it finishes and acknowledges the batch in hand), then deletes the lease
+/// so another node can claim the shard at once instead of after it expires.
+async fn release(cluster: &Cluster, shard: u32, h: Held) {
+    let revision = h.revision;
+    stop_consumer(h).await;
+    cluster.save_applied();
+    if let Err(e) = cluster
+        .leases
+        .delete_expect_revision(key(shard), Some(revision))
+        .await
+    {
+        tracing::warn!(shard, error = %e, "releasing a shard lease failed; it expires by itself");
+    }
+}
+
+async fn stop_consumer(mut h: Held) {
+    let _ = h.lease.send(None);
+    // A consumer stuck on the store or the network must not hold shutdown forever.
+    if tokio::time::timeout(Duration::from_secs(30), &mut h.task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("a shard consumer did not stop in time");
+    }
+}
+
+/// Live nodes and the shards with a lease.
+async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>), String> {
+    let nodes = keys(&cluster.nodes).await?;
+    let taken = keys(&cluster.leases)
+        .await?
+        .iter()
+        .filter_map(|k| shard_of_key(k))
+        .collect();
+    // This node counts even if its registration failed this round.
+    let live = nodes
+        .iter()
+        .filter(|n| **n != cluster.config.node_id)
+        .count() as u32
+        + 1;
+    Ok((live, taken))
+}
+
+pub(crate) async fn keys(store: &kv::Store) -> Result<Vec<String>, String> {
+    let read = async {
+        let mut keys = store.keys().await.map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        while let Some(k) = keys.next().await {
+            out.push(k.map_err(|e| e.to_string())?);
+        }
+        Ok::<_, String>(out)
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .map_err(|_| "timed out listing keys".to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_round_trip() {
+        assert_eq!(super::shard_of_key(&super::key(17)), Some(17));
+        assert_eq!(super::shard_of_key("shard-x"), None);
+        assert_eq!(super::shard_of_key("node-1"), None);
+    }
+}
