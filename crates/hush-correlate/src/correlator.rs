@@ -18,6 +18,11 @@ use crate::triage::{Priority, triage};
 const ENTITY_LABELS: [&str; 4] = ["instance", "pod", "node", "host"];
 /// Up to this many open incidents every one is scored; past it only those the indexes find.
 const SCAN_ALL_BELOW: usize = 64;
+/// Most incidents taken from one index entry (a service or an entity) as candidates for an
+/// alert, the most recently opened first: a storm of alerts that never group would otherwise
+/// make every alert score against all the open incidents of its service, so the cost per alert
+/// would grow without bound.
+const CANDIDATES_PER_KEY: usize = 256;
 
 /// Tuning of the correlator. The defaults are the ones measured in `docs/correlation.md`.
 #[derive(Debug, Clone)]
@@ -352,7 +357,7 @@ impl Correlator {
             if let Some(s) = f.service {
                 for &(j, _) in self.topo.near(s) {
                     if let Some(v) = self.by_service.get(&j) {
-                        cands.extend(v);
+                        cands.extend(v.iter().rev().take(CANDIDATES_PER_KEY));
                     }
                 }
             }
@@ -360,7 +365,7 @@ impl Correlator {
                 if let Some(v) = alert.label(k)
                     && let Some(ids) = self.by_entity.get(&format!("{k}={v}"))
                 {
-                    cands.extend(ids);
+                    cands.extend(ids.iter().rev().take(CANDIDATES_PER_KEY));
                 }
             }
             cands.sort_unstable();
