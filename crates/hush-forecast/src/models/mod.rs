@@ -9,6 +9,7 @@ mod ets;
 mod holt;
 mod mstl;
 mod simple;
+mod stl;
 mod theta;
 
 use crate::error::{ForecastError, Result};

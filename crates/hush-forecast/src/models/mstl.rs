@@ -8,12 +8,11 @@
 //! series prefix so candidates that share periods (and the backtest and final fits of one
 //! candidate) decompose once. STL is most of the cost of automatic model choice.
 
-use augurs::mstl::stlrs::StlParams;
-
 use super::PointForecast;
+use super::stl::stl;
 
 /// One STL link of the chain: the season it removed, the trend it fitted, and the series left
-/// after removing this and every earlier season (f32, as stlrs works).
+/// after removing this and every earlier season (f32, as stlrs, whose results these match).
 #[derive(Debug, Clone)]
 struct Link {
     period: usize,
@@ -85,21 +84,19 @@ impl<'a> Decompositions<'a> {
                 Some(prev) => prev.deseasoned.clone(),
                 None => y.iter().map(|v| *v as f32).collect(),
             };
-            let mut params = StlParams::new();
             // MSTL's seasonal window for the k-th shortest period.
-            params.seasonal_length(7 + 4 * (k + 1));
-            let fit = params.fit(&input, periods[i]).map_err(|e| e.to_string())?;
-            let seasonal = fit.seasonal().to_vec();
+            let fit = stl(&input, periods[i], 7 + 4 * (k + 1))?;
+            let seasonal = fit.seasonal;
             let deseasoned = input.iter().zip(&seasonal).map(|(d, s)| d - s).collect();
             links.push(Link {
                 period: periods[i],
                 seasonal,
-                trend: fit.trend().to_vec(),
+                trend: fit.trend,
                 deseasoned,
             });
         }
         let last = &links[order.len() - 1];
-        // stlrs works in f32; the adjusted series is rebuilt in f64 from trend and remainder.
+        // STL works in f32; the adjusted series is rebuilt in f64 from trend and remainder.
         let adjusted = last
             .trend
             .iter()
