@@ -9,6 +9,7 @@
 //! same shape; only those near its ends differ.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Seasonal and trend components of a decomposition; the remainder is what they leave.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,11 +95,61 @@ pub(super) fn stl(y: &[f32], period: usize, seasonal_length: usize) -> Result<St
     })
 }
 
-/// Tricube weights, normalised to sum 1, per window shape: the window's ends relative to the
-/// point fitted and the bandwidth (as bits). `None` when no point has weight.
+/// A window shape: the window's ends relative to the point fitted, and the bandwidth (bits).
+type Shape = (isize, isize, u32);
+
+/// Points fitted side by side when they share a window shape: each keeps its own sums in
+/// its own order (so results are unchanged), and independent sums keep the CPU's pipelines
+/// full where one sum would wait on each addition.
+const LANES: usize = 8;
+
+/// A loess fit to make at `xs` over the window `nleft..=nright` (1-based positions).
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    xs: usize,
+    nleft: usize,
+    nright: usize,
+}
+
+/// Tricube weights, normalised to sum 1, per window shape (`None` when no point has weight).
 #[derive(Default)]
 struct Loess {
-    kernels: HashMap<(isize, isize, u32), Option<Vec<f32>>>,
+    kernels: Vec<Option<Vec<f32>>>,
+    index: HashMap<Shape, usize, BuildHasherDefault<ShapeHasher>>,
+    /// The shape looked up last: consecutive fits mostly share it, and skip the hashing.
+    last: Option<(Shape, usize)>,
+    /// Scratch list of points, kept to avoid an allocation per smoothing.
+    points: Vec<Point>,
+}
+
+/// A multiplicative hash for window shapes: lookups happen once per fitted point, and a
+/// general-purpose hasher cost as much as a small window's fit. Shapes are not attacker
+/// chosen, so no flooding resistance is needed.
+#[derive(Default)]
+struct ShapeHasher(u64);
+
+impl ShapeHasher {
+    fn mix(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for ShapeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|b| self.mix(u64::from(*b)));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.mix(u64::from(v));
+    }
+
+    fn write_isize(&mut self, v: isize) {
+        self.mix(v as u64);
+    }
 }
 
 fn pow2(x: f32) -> f32 {
@@ -109,87 +160,199 @@ fn pow3(x: f32) -> f32 {
     x * x * x
 }
 
-impl Loess {
-    /// The loess fit of degree `ideg` at position `xs` (1-based, like the window ends
-    /// `nleft..=nright`) over `y[..n]` with span `len`; `None` when every weight is zero.
-    #[allow(clippy::too_many_arguments)]
-    fn est(
-        &mut self,
-        y: &[f32],
-        n: usize,
-        len: usize,
-        ideg: i32,
-        xs_at: usize,
-        nleft: usize,
-        nright: usize,
-    ) -> Option<f32> {
-        let xs = xs_at as f32;
-        let range = n as f32 - 1.0;
-        let mut h = (xs - nleft as f32).max(nright as f32 - xs);
-        if len > n {
-            h += ((len - n) / 2) as f32;
-        }
-        let key = (
-            nleft as isize - xs_at as isize,
-            nright as isize - xs_at as isize,
-            h.to_bits(),
-        );
-        // Positions are small integers, so |j - xs| is exact in f32 and the weights depend only
-        // on the key: the same values the per-point computation gives.
-        let w = self
-            .kernels
-            .entry(key)
-            .or_insert_with(|| {
-                let h9 = 0.999f64 as f32 * h;
-                let h1 = 0.001f64 as f32 * h;
-                let mut a = 0.0f32;
-                let mut w = Vec::with_capacity(nright + 1 - nleft);
-                for j in nleft..=nright {
-                    let r = (j as f32 - xs).abs();
-                    let mut wj = 0.0f32;
-                    if r <= h9 {
-                        wj = if r <= h1 {
-                            1.0
-                        } else {
-                            pow3(1.0 - pow3(r / h))
-                        };
-                        a += wj;
-                    }
-                    w.push(wj);
-                }
-                (a > 0.0).then(|| {
-                    w.iter_mut().for_each(|v| *v /= a);
-                    w
-                })
-            })
-            .as_deref()?;
-        let ys = &y[nleft - 1..nright];
-        if h > 0.0 && ideg > 0 {
-            // Linear fit: the weighted centre of the positions, then a slope correction.
-            let mut a = 0.0f32;
-            for (k, wk) in w.iter().enumerate() {
-                a += wk * (nleft + k) as f32;
-            }
-            let mut b = xs - a;
-            let mut c = 0.0f32;
-            for (k, wk) in w.iter().enumerate() {
-                c += wk * pow2((nleft + k) as f32 - a);
-            }
-            if c.sqrt() > 0.001f64 as f32 * range {
-                b /= c;
-                let mut fit = 0.0f32;
-                for (k, (wk, yk)) in w.iter().zip(ys).enumerate() {
-                    fit += wk * (b * ((nleft + k) as f32 - a) + 1.0) * yk;
-                }
-                return Some(fit);
-            }
-        }
-        let mut fit = 0.0f32;
-        for (wk, yk) in w.iter().zip(ys) {
-            fit += wk * yk;
-        }
-        Some(fit)
+/// The bandwidth of a fit and its window shape.
+fn shape(n: usize, len: usize, p: Point) -> (f32, Shape) {
+    let xs = p.xs as f32;
+    let mut h = (xs - p.nleft as f32).max(p.nright as f32 - xs);
+    if len > n {
+        h += ((len - n) / 2) as f32;
     }
+    let key = (
+        p.nleft as isize - p.xs as isize,
+        p.nright as isize - p.xs as isize,
+        h.to_bits(),
+    );
+    (h, key)
+}
+
+impl Loess {
+    /// The index of the kernel of `key`, computed on first use.
+    fn kernel(&mut self, key: Shape, h: f32, p: Point) -> usize {
+        if let Some((k, i)) = self.last
+            && k == key
+        {
+            return i;
+        }
+        let kernels = &mut self.kernels;
+        let i = *self.index.entry(key).or_insert_with(|| {
+            kernels.push(tricube(h, p));
+            kernels.len() - 1
+        });
+        self.last = Some((key, i));
+        i
+    }
+
+    /// The loess fit of degree `ideg` at `p` over `y[..n]` with span `len`; `None` when every
+    /// weight is zero.
+    fn est(&mut self, y: &[f32], n: usize, len: usize, ideg: i32, p: Point) -> Option<f32> {
+        let (h, key) = shape(n, len, p);
+        let k = self.kernel(key, h, p);
+        let w = self.kernels[k].as_deref()?;
+        Some(fit_one(w, y, n, h, ideg, p))
+    }
+
+    /// Fits every point of `self.points`, writing each into `ys[xs - 1]`, or `y[xs - 1]` when
+    /// its window has no weight.
+    fn fit_points(&mut self, y: &[f32], n: usize, len: usize, ideg: i32, ys: &mut [f32]) {
+        let points = std::mem::take(&mut self.points);
+        let mut i = 0;
+        while i < points.len() {
+            let (h, key) = shape(n, len, points[i]);
+            let k = self.kernel(key, h, points[i]);
+            let mut j = i + 1;
+            while j < points.len() && j - i < LANES && shape(n, len, points[j]).1 == key {
+                j += 1;
+            }
+            let run = &points[i..j];
+            match (&self.kernels[k], <&[Point; LANES]>::try_from(run)) {
+                (None, _) => run.iter().for_each(|p| ys[p.xs - 1] = y[p.xs - 1]),
+                (Some(w), Ok(group)) => {
+                    let fits = fit_lanes(w, y, n, h, ideg, group);
+                    for (p, f) in group.iter().zip(fits) {
+                        ys[p.xs - 1] = f;
+                    }
+                }
+                (Some(w), Err(_)) => {
+                    for p in run {
+                        ys[p.xs - 1] = fit_one(w, y, n, h, ideg, *p);
+                    }
+                }
+            }
+            i = j;
+        }
+        self.points = points;
+    }
+}
+
+/// Normalised tricube weights of the window of `p` with bandwidth `h`. Positions are small
+/// integers, so `|j - xs|` is exact in f32 and the weights depend only on the shape: the same
+/// values a computation per point gives.
+fn tricube(h: f32, p: Point) -> Option<Vec<f32>> {
+    let xs = p.xs as f32;
+    let h9 = 0.999f64 as f32 * h;
+    let h1 = 0.001f64 as f32 * h;
+    let mut a = 0.0f32;
+    let mut w = Vec::with_capacity(p.nright + 1 - p.nleft);
+    for j in p.nleft..=p.nright {
+        let r = (j as f32 - xs).abs();
+        let mut wj = 0.0f32;
+        if r <= h9 {
+            wj = if r <= h1 {
+                1.0
+            } else {
+                pow3(1.0 - pow3(r / h))
+            };
+            a += wj;
+        }
+        w.push(wj);
+    }
+    (a > 0.0).then(|| {
+        w.iter_mut().for_each(|v| *v /= a);
+        w
+    })
+}
+
+/// One loess fit with kernel `w`: a weighted mean, or for degree 1 a weighted mean with a
+/// slope correction around the weighted centre of the positions. Positions are counted up in
+/// f32, which is exact for them and cheaper than converting each index.
+fn fit_one(w: &[f32], y: &[f32], n: usize, h: f32, ideg: i32, p: Point) -> f32 {
+    let ys = &y[p.nleft - 1..p.nright];
+    let xs = p.xs as f32;
+    let x0 = p.nleft as f32;
+    let range = n as f32 - 1.0;
+    if h > 0.0 && ideg > 0 {
+        let (mut a, mut x) = (0.0f32, x0);
+        for wk in w {
+            a += wk * x;
+            x += 1.0;
+        }
+        let mut b = xs - a;
+        let (mut c, mut x) = (0.0f32, x0);
+        for wk in w {
+            c += wk * pow2(x - a);
+            x += 1.0;
+        }
+        if c.sqrt() > 0.001f64 as f32 * range {
+            b /= c;
+            let (mut fit, mut x) = (0.0f32, x0);
+            for (wk, yk) in w.iter().zip(ys) {
+                fit += wk * (b * (x - a) + 1.0) * yk;
+                x += 1.0;
+            }
+            return fit;
+        }
+    }
+    let mut fit = 0.0f32;
+    for (wk, yk) in w.iter().zip(ys) {
+        fit += wk * yk;
+    }
+    fit
+}
+
+/// [`fit_one`] for [`LANES`] points of one window shape at once, each with the same
+/// operations in the same order as alone.
+fn fit_lanes(
+    w: &[f32],
+    y: &[f32],
+    n: usize,
+    h: f32,
+    ideg: i32,
+    points: &[Point; LANES],
+) -> [f32; LANES] {
+    let range = n as f32 - 1.0;
+    let x0 = points.map(|p| p.nleft as f32);
+    let ys = points.map(|p| &y[p.nleft - 1..p.nright]);
+    let mut a = [0.0f32; LANES];
+    let mut b = [0.0f32; LANES];
+    let mut linear = [false; LANES];
+    if h > 0.0 && ideg > 0 {
+        let mut k = 0.0f32;
+        for wk in w {
+            for l in 0..LANES {
+                a[l] += wk * (x0[l] + k);
+            }
+            k += 1.0;
+        }
+        let mut c = [0.0f32; LANES];
+        let mut k = 0.0f32;
+        for wk in w {
+            for l in 0..LANES {
+                c[l] += wk * pow2((x0[l] + k) - a[l]);
+            }
+            k += 1.0;
+        }
+        for l in 0..LANES {
+            b[l] = points[l].xs as f32 - a[l];
+            linear[l] = c[l].sqrt() > 0.001f64 as f32 * range;
+            if linear[l] {
+                b[l] /= c[l];
+            }
+        }
+    }
+    let mut fit = [0.0f32; LANES];
+    let mut k = 0.0f32;
+    for (j, wk) in w.iter().enumerate() {
+        for l in 0..LANES {
+            let weight = if linear[l] {
+                wk * (b[l] * ((x0[l] + k) - a[l]) + 1.0)
+            } else {
+                *wk
+            };
+            fit[l] += weight * ys[l][j];
+        }
+        k += 1.0;
+    }
+    fit
 }
 
 /// Loess smoothing of `y` (span `len`, degree `ideg`) into `ys`, fitted every `njump` points
@@ -201,51 +364,42 @@ fn smooth(loess: &mut Loess, y: &[f32], len: usize, ideg: i32, njump: usize, ys:
         return;
     }
     let newnj = njump.min(n - 1);
-    let (mut nleft, mut nright);
+    let (mut nleft, mut nright) = (0, 0);
+    loess.points.clear();
     if len >= n {
         nleft = 1;
         nright = n;
-        let mut i = 1;
-        while i <= n {
-            ys[i - 1] = loess
-                .est(y, n, len, ideg, i, nleft, nright)
-                .unwrap_or(y[i - 1]);
-            i += newnj;
+        for xs in (1..=n).step_by(newnj) {
+            loess.points.push(Point { xs, nleft, nright });
         }
     } else if newnj == 1 {
         let nsh = len.div_ceil(2);
         nleft = 1;
         nright = len;
-        for i in 1..=n {
-            if i > nsh && nright != n {
+        for xs in 1..=n {
+            if xs > nsh && nright != n {
                 nleft += 1;
                 nright += 1;
             }
-            ys[i - 1] = loess
-                .est(y, n, len, ideg, i, nleft, nright)
-                .unwrap_or(y[i - 1]);
+            loess.points.push(Point { xs, nleft, nright });
         }
     } else {
         let nsh = len.div_ceil(2);
-        (nleft, nright) = (0, 0);
-        let mut i = 1;
-        while i <= n {
-            if i < nsh {
+        for xs in (1..=n).step_by(newnj) {
+            if xs < nsh {
                 nleft = 1;
                 nright = len;
-            } else if i > n - nsh {
+            } else if xs > n - nsh {
                 nleft = n - len + 1;
                 nright = n;
             } else {
-                nleft = i - nsh + 1;
-                nright = len + i - nsh;
+                nleft = xs - nsh + 1;
+                nright = len + xs - nsh;
             }
-            ys[i - 1] = loess
-                .est(y, n, len, ideg, i, nleft, nright)
-                .unwrap_or(y[i - 1]);
-            i += newnj;
+            loess.points.push(Point { xs, nleft, nright });
         }
     }
+    loess.fit_points(y, n, len, ideg, ys);
     if newnj != 1 {
         let mut i = 1;
         while i <= n - newnj {
@@ -257,9 +411,13 @@ fn smooth(loess: &mut Loess, y: &[f32], len: usize, ideg: i32, njump: usize, ys:
         }
         let k = ((n - 1) / newnj) * newnj + 1;
         if k != n {
-            ys[n - 1] = loess
-                .est(y, n, len, ideg, n, nleft, nright)
-                .unwrap_or(y[n - 1]);
+            // The window of the last point fitted above, as the Fortran does.
+            let last = Point {
+                xs: n,
+                nleft,
+                nright,
+            };
+            ys[n - 1] = loess.est(y, n, len, ideg, last).unwrap_or(y[n - 1]);
             if k != n - 1 {
                 let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f32;
                 for j in k + 1..=n - 1 {
@@ -304,11 +462,19 @@ fn seasonal_smooth(
         let sub = &sub[..k];
         smooth(loess, sub, ns, 0, nsjump, &mut sub_fit[1..]);
         let nright = ns.min(k);
-        sub_fit[0] = loess.est(sub, k, ns, 0, 0, 1, nright).unwrap_or(sub_fit[1]);
+        let first = Point {
+            xs: 0,
+            nleft: 1,
+            nright,
+        };
+        sub_fit[0] = loess.est(sub, k, ns, 0, first).unwrap_or(sub_fit[1]);
         let nleft = (k as isize - ns as isize + 1).max(1) as usize;
-        sub_fit[k + 1] = loess
-            .est(sub, k, ns, 0, k + 1, nleft, k)
-            .unwrap_or(sub_fit[k]);
+        let after = Point {
+            xs: k + 1,
+            nleft,
+            nright: k,
+        };
+        sub_fit[k + 1] = loess.est(sub, k, ns, 0, after).unwrap_or(sub_fit[k]);
         for m in 1..=k + 2 {
             season[(m - 1) * np + j - 1] = sub_fit[m - 1];
         }
