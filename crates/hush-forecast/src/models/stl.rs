@@ -37,16 +37,16 @@ pub(super) fn stl(y: &[f32], period: usize, seasonal_length: usize) -> Result<St
     }
     let np = period;
     let mut ns = seasonal_length.max(3);
-    if ns % 2 == 0 {
+    if ns.is_multiple_of(2) {
         ns += 1;
     }
     let mut nt = ((1.5 * np as f32) / (1.0 - 1.5 / ns as f32)).ceil() as usize;
     nt = nt.max(3);
-    if nt % 2 == 0 {
+    if nt.is_multiple_of(2) {
         nt += 1;
     }
     let mut nl = np.max(3);
-    if nl % 2 == 0 {
+    if nl.is_multiple_of(2) {
         nl += 1;
     }
     let jump = |len: usize| (len as f32 / 10.0).ceil() as usize;
