@@ -10,7 +10,7 @@
 
 use crate::error::{ForecastError, Result};
 use crate::interval::{conformal_quantile, z_for_level};
-use crate::models::{ModelSpec, PointForecast};
+use crate::models::{Decompositions, ModelSpec, PointForecast};
 use crate::prepare::prepare;
 use crate::{Forecast, Forecaster};
 
@@ -121,7 +121,8 @@ fn mean_of(forecasts: &[&PointForecast], h: usize) -> PointForecast {
 }
 
 impl AutoForecaster {
-    fn backtest(&self, y: &[f64], hb: usize, origins: usize) -> Vec<Trial> {
+    fn backtest(&self, store: &mut Decompositions<'_>, hb: usize, origins: usize) -> Vec<Trial> {
+        let y = store.series();
         let n = y.len();
         let scale = error_scale(y, self.config.scale_lag);
         let mut trials = Vec::new();
@@ -129,7 +130,7 @@ impl AutoForecaster {
             if n < origins * hb + spec.min_len() {
                 continue;
             }
-            let Ok(runs) = spec.backtest(y, hb, origins) else {
+            let Ok(runs) = spec.backtest_shared(store, hb, origins) else {
                 continue;
             };
             let abs_err: f64 = runs
@@ -207,7 +208,10 @@ impl Forecaster for AutoForecaster {
         // Backtest over the full horizon when the history allows, else over what fits.
         let origins = self.config.origins.max(1);
         let hb = hh.min((n / 2) / origins).max(1);
-        let trials = self.backtest(&y, hb, origins);
+        // Candidates with common seasons share decompositions: the backtest's at the earliest
+        // origin, and the final fits' on the whole series.
+        let mut store = Decompositions::new(&y);
+        let trials = self.backtest(&mut store, hb, origins);
         let order: Vec<&ModelSpec> = if trials.is_empty() {
             self.config.candidates.iter().collect()
         } else {
@@ -220,7 +224,7 @@ impl Forecaster for AutoForecaster {
             if finals.len() >= self.config.blend.max(1) {
                 break;
             }
-            match spec.fit_forecast(&y, hh) {
+            match spec.fit_forecast_prefix(&mut store, n, hh) {
                 Ok(f) => finals.push((rank, f)),
                 Err(e) => last_err = e.to_string(),
             }
@@ -254,5 +258,51 @@ impl Forecaster for AutoForecaster {
             backtest_mase: score,
             calibrated: conformal.is_some(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A daily and a weekly cycle on a drifting level, with deterministic noise.
+    fn hourly_series(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|t| {
+                let t = t as f64;
+                1.0 + 0.0005 * t
+                    + 0.3 * (t * std::f64::consts::TAU / 24.0).sin()
+                    + 0.1 * (t * std::f64::consts::TAU / 168.0).sin()
+                    + ((t as usize * 7919) % 23) as f64 * 0.01
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shared_decompositions_give_the_unshared_forecasts() {
+        let config = AutoConfig::for_periods(&[24, 168]);
+        let y = hourly_series(24 * 7 * 5);
+        let (h, origins) = (48, 3);
+        // In the order automatic choice runs them: every backtest, then the final fits.
+        let mut store = Decompositions::new(&y);
+        for spec in &config.candidates {
+            assert_eq!(
+                spec.backtest_shared(&mut store, h, origins),
+                spec.backtest(&y, h, origins),
+                "{}",
+                spec.name()
+            );
+        }
+        for spec in &config.candidates {
+            assert_eq!(
+                spec.fit_forecast_prefix(&mut store, y.len(), h),
+                spec.fit_forecast(&y, h),
+                "{}",
+                spec.name()
+            );
+        }
+        // The forecaster runs them all on one store and blends the best two.
+        let f = AutoForecaster::new(config).forecast(&y, h, 0.95).unwrap();
+        assert!(f.model.contains('+') && f.calibrated, "{f:?}");
     }
 }

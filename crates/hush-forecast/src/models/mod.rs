@@ -9,9 +9,11 @@ mod ets;
 mod holt;
 mod mstl;
 mod simple;
+mod stl;
 mod theta;
 
 use crate::error::{ForecastError, Result};
+pub(crate) use mstl::Decompositions;
 
 /// Point forecasts and the model's standard deviation at each step ahead.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +142,19 @@ impl ModelSpec {
     /// [`ForecastError::TooShort`] below [`Self::min_len`], [`ForecastError::Model`] when the
     /// underlying fit fails.
     pub fn fit_forecast(&self, y: &[f64], horizon: usize) -> Result<PointForecast> {
+        self.fit_forecast_prefix(&mut Decompositions::new(y), y.len(), horizon)
+    }
+
+    /// [`Self::fit_forecast`] on the first `len` values of the store's series, reusing (and
+    /// keeping) its MSTL decompositions.
+    pub(crate) fn fit_forecast_prefix(
+        &self,
+        store: &mut Decompositions<'_>,
+        len: usize,
+        horizon: usize,
+    ) -> Result<PointForecast> {
         self.validate()?;
+        let y = &store.series()[..len];
         if y.len() < self.min_len() {
             return Err(ForecastError::TooShort {
                 observed: y.len(),
@@ -153,11 +167,11 @@ impl ModelSpec {
             Self::Ets => ets::auto_ets(y, horizon),
             Self::MstlEts { periods } => ets::mstl_ets(y, periods, horizon),
             Self::Naive2 { period } => theta::naive2(y, *period, horizon),
-            Self::MstlTheta { periods } => {
-                mstl::mstl_with(y, periods, horizon, |x, h| theta::theta(x, None, h))
-            }
+            Self::MstlTheta { periods } => mstl::mstl_with(store, len, periods, horizon, |x, h| {
+                theta::theta(x, None, h)
+            }),
             Self::Holt => holt::holt(y, horizon),
-            Self::MstlHolt { periods } => mstl::mstl_with(y, periods, horizon, holt::holt),
+            Self::MstlHolt { periods } => mstl::mstl_with(store, len, periods, horizon, holt::holt),
             Self::Theta { period } => theta::theta(y, *period, horizon),
         }
         .map_err(|reason| ForecastError::Model {
@@ -188,6 +202,18 @@ impl ModelSpec {
     /// # Errors
     /// As [`Self::fit_forecast`] for any origin.
     pub fn backtest(&self, y: &[f64], h: usize, origins: usize) -> Result<Vec<PointForecast>> {
+        self.backtest_shared(&mut Decompositions::new(y), h, origins)
+    }
+
+    /// [`Self::backtest`] on the store's series, reusing (and keeping) its MSTL
+    /// decompositions, so candidates with the same seasons decompose each prefix once.
+    pub(crate) fn backtest_shared(
+        &self,
+        store: &mut Decompositions<'_>,
+        h: usize,
+        origins: usize,
+    ) -> Result<Vec<PointForecast>> {
+        let y = store.series();
         let n = y.len();
         let cuts: Vec<usize> = (1..=origins)
             .map(|o| n.checked_sub(o * h))
@@ -213,12 +239,12 @@ impl ModelSpec {
                 .forecasts_at(y, &cuts, h),
             Self::MstlHolt { periods } => {
                 self.validate()?;
-                mstl::mstl_holt_backtest(y, periods, &cuts, h).map_err(model_err)?
+                mstl::mstl_holt_backtest(store, periods, &cuts, h).map_err(model_err)?
             }
             _ => {
                 return cuts
                     .iter()
-                    .map(|&c| self.fit_forecast(&y[..c], h))
+                    .map(|&c| self.fit_forecast_prefix(store, c, h))
                     .collect();
             }
         };
