@@ -123,41 +123,52 @@ pub fn detect_values(cfg: &Config, values: &[Option<f64>]) -> Result<Vec<Outcome
 /// near a rounding tie take an integer path (several times cheaper than the float formatter);
 /// anything else falls back to it.
 fn push_fixed6(buf: &mut Vec<u8>, x: f64) {
-    let m = x.abs() * 1e6;
-    // Below 1e12 the product errs by under 1.2e-4, so away from a tie the rounding is exact.
-    if x.abs() < 1e6 && ((m - m.floor()) - 0.5).abs() > 1e-3 {
-        let r = m.round() as u64;
-        if x.is_sign_negative() {
-            buf.push(b'-');
+    let a = x.abs();
+    if a < 1e6 {
+        let m = a * 1e6;
+        // Below 1e12 the product errs by under 1.2e-4, so away from a tie the rounding is
+        // exact; and below 2^53 the cast truncates exactly, so `m - whole` is the fraction.
+        let whole = m as u64;
+        let frac = m - whole as f64;
+        if (frac - 0.5).abs() > 1e-3 {
+            let r = whole + u64::from(frac > 0.5);
+            if x.is_sign_negative() {
+                buf.push(b'-');
+            }
+            push_u64(buf, r / 1_000_000);
+            buf.push(b'.');
+            let mut f = r % 1_000_000;
+            let mut digits = [b'0'; 6];
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            // A fixed-size copy compiles to a store, not a call.
+            buf.extend_from_slice(&digits);
+            return;
         }
-        push_u64(buf, r / 1_000_000);
-        buf.push(b'.');
-        let frac = r % 1_000_000;
-        let mut digits = [b'0'; 6];
-        let mut f = frac;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        buf.extend_from_slice(&digits);
-    } else {
-        let _ = write!(buf, "{x:.6}");
     }
+    let _ = write!(buf, "{x:.6}");
 }
 
-fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
+fn push_u64(buf: &mut Vec<u8>, v: u64) {
+    if v < 10 {
+        // The integer part of a score or of most bands: one digit.
+        buf.push(b'0' + v as u8);
+        return;
+    }
     // u64::MAX has 20 digits.
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    let mut v = v;
+    while v > 0 {
         i -= 1;
         digits[i] = b'0' + (v % 10) as u8;
         v /= 10;
-        if v == 0 {
-            break;
-        }
     }
-    buf.extend_from_slice(&digits[i..]);
+    for &d in &digits[i..] {
+        buf.push(d);
+    }
 }
 
 /// Appends `x` exactly as `{x}` (the shortest decimal that reads back as `x`) would. `raw` is
@@ -300,10 +311,19 @@ fn detect_plain(cfg: &Config, name: &Path, data: &[u8], out: &mut Vec<u8>) -> Re
     let Ok(text) = std::str::from_utf8(data) else {
         return Ok(false);
     };
-    let mut lines = text.split('\n').enumerate().filter_map(|(i, l)| {
-        let l = l.strip_suffix('\r').unwrap_or(l);
-        (!l.is_empty()).then_some((i + 1, l))
-    });
+    // Lines split on `\n` with a trailing `\r` dropped; empty lines are skipped, as a CSV
+    // reader skips them. Every cut is at an ASCII byte, so slicing the text cannot fail.
+    let bytes = text.as_bytes();
+    let mut lines = memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .scan(0usize, |start, end| {
+            let begin = std::mem::replace(start, end + 1);
+            let row = text.get(begin..end).unwrap_or("");
+            Some(row.strip_suffix('\r').unwrap_or(row))
+        })
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(i, l)| (i + 1, l));
     let header = lines.next().map_or("", |(_, l)| l);
     if header.contains('\r') {
         return Ok(false);
@@ -331,15 +351,17 @@ fn detect_plain(cfg: &Config, name: &Path, data: &[u8], out: &mut Vec<u8>) -> Re
             // A lone carriage return ends a record for a CSV reader.
             return Ok(false);
         }
-        let (mut ts, mut raw, mut n) = ("", "", 0usize);
-        for (i, f) in row.split(',').enumerate() {
-            if i == ts_col {
-                ts = f;
+        let (mut ts, mut raw, mut n, mut begin) = ("", "", 0usize, 0usize);
+        for end in memchr::memchr_iter(b',', row.as_bytes()).chain(std::iter::once(row.len())) {
+            let field = row.get(begin..end).unwrap_or("");
+            if n == ts_col {
+                ts = field;
             }
-            if i == v_col {
-                raw = f.trim();
+            if n == v_col {
+                raw = field.trim();
             }
-            n = i + 1;
+            n += 1;
+            begin = end + 1;
         }
         if n != columns {
             bail!(
