@@ -38,7 +38,8 @@ fn bin_of(v: f64) -> (usize, f64) {
     if pos < 0.0 {
         return (0, 0.0);
     }
-    let b = pos.floor();
+    // `pos` is non-negative here, so truncation is the floor (a cast, not a library call).
+    let b = (pos as usize) as f64;
     let idx = (b as usize + 1).min(BINS - 1);
     let frac = if idx == BINS - 1 { 0.0 } else { pos - b };
     (idx, frac)
