@@ -425,11 +425,22 @@ impl Detector {
 
         // The band is the single-point bound as it stood before this point: computed after the
         // point is recorded, an outlier would widen the band that is meant to show it.
+        let feats = [z.abs(), zl.abs(), fv];
+        if !emit {
+            // A silent replay (warm-up, a season found) only trains the model: the band, the
+            // tail probabilities and the score would be thrown away.
+            for (c, f) in self.cal.iter_mut().zip(feats) {
+                c.observe(f);
+            }
+            self.peak = (self.peak - self.cfg.peak_fade).max(0.0);
+            self.note_run(x);
+            self.learn(slot, r, sigma);
+            return Outcome::silent();
+        }
         let p_thr = self.threshold_tail;
         let half = self.cal.first().map_or(f64::INFINITY, |c| {
             c.quantile_for_tail(p_thr, self.cfg.tail_exponent)
         }) * sigma;
-        let feats = [z.abs(), zl.abs(), fv];
         let mut p = [1.0f64; FEATURES];
         for (i, f) in feats.iter().enumerate() {
             if let Some(c) = self.cal.get_mut(i) {
@@ -461,14 +472,7 @@ impl Detector {
         self.peak = (self.peak - self.cfg.peak_fade).max(0.0);
 
         // Flatline: a run of equal values longer than any before, in a series that moves.
-        if x == self.last_value {
-            self.run += 1;
-        } else {
-            self.longest_run = self.longest_run.max(self.run);
-            self.run = 1;
-            self.run_reported = false;
-        }
-        self.last_value = x;
+        self.note_run(x);
         let flat = self.run >= self.cfg.flatline_min as u64
             && !self.run_reported
             && self.run > self.longest_run
@@ -476,9 +480,6 @@ impl Detector {
             && self.longest_run > 0;
 
         self.learn(slot, r, sigma);
-        if !emit {
-            return Outcome::silent();
-        }
 
         let mut kind = match best {
             0 if z >= 0.0 => Kind::Spike,
@@ -525,6 +526,18 @@ impl Detector {
                 baseline: self.baseline(),
             }),
         }
+    }
+
+    /// Extends or restarts the current run of equal values.
+    fn note_run(&mut self, x: f64) {
+        if x == self.last_value {
+            self.run += 1;
+        } else {
+            self.longest_run = self.longest_run.max(self.run);
+            self.run = 1;
+            self.run_reported = false;
+        }
+        self.last_value = x;
     }
 
     fn learn(&mut self, slot: usize, r: f64, sigma: f64) {
