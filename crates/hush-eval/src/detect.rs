@@ -126,9 +126,10 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-fn push_pair(buf: &mut Vec<u8>, v: u64) {
+/// The two digits of `v % 100`.
+fn pair(v: u64) -> [u8; 2] {
     let i = (v % 100) as usize * 2;
-    buf.extend_from_slice(&PAIRS[i..i + 2]);
+    [PAIRS[i], PAIRS[i + 1]]
 }
 
 /// Appends `x` with six decimals, exactly as `{:.6}` would. Values below 10^9 that are not
@@ -145,89 +146,92 @@ fn push_fixed6(buf: &mut Vec<u8>, x: f64) {
         let frac = m - whole as f64;
         if (frac - 0.5).abs() > (m * 2.3e-16).max(1e-3) {
             let r = whole + u64::from(frac > 0.5);
-            if x.is_sign_negative() {
-                buf.push(b'-');
+            let (int, frac) = (r / 1_000_000, r % 1_000_000);
+            // Laid out in a fixed block and appended whole, then cut to length: a fixed-size
+            // copy is a few stores, where byte-by-byte pushes each check the capacity.
+            let mut block = [b'-'; 24];
+            let digits = int.checked_ilog10().map_or(1, |d| d as usize + 1);
+            let dot = usize::from(x.is_sign_negative()) + digits;
+            let (mut v, mut i) = (int, dot);
+            while v >= 100 {
+                i -= 2;
+                block[i..i + 2].copy_from_slice(&pair(v));
+                v /= 100;
             }
-            push_u64(buf, r / 1_000_000);
-            buf.push(b'.');
-            let f = r % 1_000_000;
-            push_pair(buf, f / 10_000);
-            push_pair(buf, f / 100);
-            push_pair(buf, f);
+            if v >= 10 {
+                block[i - 2..i].copy_from_slice(&pair(v));
+            } else {
+                block[i - 1] = b'0' + v as u8;
+            }
+            block[dot] = b'.';
+            block[dot + 1..dot + 3].copy_from_slice(&pair(frac / 10_000));
+            block[dot + 3..dot + 5].copy_from_slice(&pair(frac / 100));
+            block[dot + 5..dot + 7].copy_from_slice(&pair(frac));
+            let len = buf.len() + dot + 7;
+            buf.extend_from_slice(&block);
+            buf.truncate(len);
             return;
         }
     }
     let _ = write!(buf, "{x:.6}");
 }
 
-fn push_u64(buf: &mut Vec<u8>, v: u64) {
-    if v < 10 {
-        // The integer part of a score or of most bands: one digit.
-        buf.push(b'0' + v as u8);
-        return;
-    }
-    // u64::MAX has 20 digits.
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = v;
-    while v > 0 {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    for &d in &digits[i..] {
-        buf.push(d);
-    }
-}
-
-/// Appends `x` exactly as `{x}` (the shortest decimal that reads back as `x`) would. `raw` is
-/// the text `x` was parsed from: when it is a plain decimal of at most 15 significant digits,
-/// it is that shortest form once trailing fractional zeros are dropped (any decimal of up to
-/// 15 digits survives a round trip through `f64`, so no shorter one reads back as the same
-/// number), and copying it skips the float formatter, the costliest part of writing a row.
-fn push_value(buf: &mut Vec<u8>, x: f64, raw: Option<&str>) {
-    if let Some(text) = raw.and_then(shortest_as_written) {
+/// Appends `x` exactly as `{x}` (the shortest decimal that reads back as `x`) would;
+/// `shortest` is that text when already known (see [`plain_decimal`]).
+fn push_value(buf: &mut Vec<u8>, x: f64, shortest: Option<&str>) {
+    if let Some(text) = shortest {
         buf.extend_from_slice(text.as_bytes());
     } else {
         let _ = write!(buf, "{x}");
     }
 }
 
-/// `raw` without trailing fractional zeros, if that is a plain decimal (`-?(0|[1-9]\d*)(\.\d*[1-9])?`)
-/// of at most 15 significant digits and of everyday magnitude; `None` otherwise.
-fn shortest_as_written(raw: &str) -> Option<&str> {
+/// Exact powers of ten (every one up to 10^22 is a double).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Reads `raw` if it is a plain decimal (`-?(0|[1-9]\d*)(\.\d+)?`) of at most 15 significant
+/// digits, with at most 22 of them after the point once trailing zeros are dropped; `None`
+/// for anything else (then the general parser decides). Returns the value and its shortest
+/// form, which is `raw` without trailing fractional zeros: any decimal of up to 15 digits
+/// survives a round trip through `f64`, so no shorter one reads back as the same number, and
+/// copying it skips the float formatter, the costliest part of writing a row. The value is
+/// the digits as an integer (exact below 2^53) divided by an exact power of ten: one
+/// correctly rounded operation, so exactly what `str::parse` returns.
+fn plain_decimal(raw: &str) -> Option<(f64, &str)> {
     let b = raw.as_bytes();
-    if b.is_empty() || b.len() > 24 {
-        return None;
-    }
-    let mut t = b;
-    if b.contains(&b'.') {
-        while let [rest @ .., b'0'] = t {
-            t = rest;
-        }
-        if let [rest @ .., b'.'] = t {
-            t = rest;
-        }
-    }
-    let unsigned = t.strip_prefix(b"-").unwrap_or(t);
-    let (int, frac) = match unsigned.iter().position(|&c| c == b'.') {
-        Some(i) => (unsigned.get(..i)?, unsigned.get(i + 1..)?),
-        None => (unsigned, &[][..]),
+    let (neg, body) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
     };
-    let digits_only = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    if int.is_empty()
-        || !digits_only(int)
-        || !digits_only(frac)
-        || (int.len() > 1 && int.first() == Some(&b'0'))
-        || (unsigned.contains(&b'.') && frac.is_empty())
-    {
+    let int_len = body.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int_len == 0 || (int_len > 1 && body.first() == Some(&b'0')) {
         return None;
     }
-    let significant = int.iter().chain(frac).skip_while(|&&c| c == b'0').count();
-    if significant > 15 {
-        return None;
+    let (int, rest) = body.split_at(int_len);
+    let frac = match rest {
+        [] => &[][..],
+        [b'.', f @ ..] if !f.is_empty() && f.iter().all(u8::is_ascii_digit) => f,
+        _ => return None,
+    };
+    let kept = frac.len() - frac.iter().rev().take_while(|&&c| c == b'0').count();
+    let frac = &frac[..kept];
+    let (mut mant, mut significant) = (0u64, 0usize);
+    for &c in int.iter().chain(frac) {
+        if mant == 0 && c == b'0' {
+            continue;
+        }
+        significant += 1;
+        if significant > 15 {
+            return None;
+        }
+        mant = mant * 10 + u64::from(c - b'0');
     }
-    raw.get(..t.len())
+    let v = mant as f64 / *POW10.get(frac.len())?;
+    let len = usize::from(neg) + int_len + if kept > 0 { 1 + kept } else { 0 };
+    Some((if neg { -v } else { v }, raw.get(..len)?))
 }
 
 /// Appends a CSV field, quoted when it holds a delimiter, a quote or a line break (as the `csv`
@@ -252,17 +256,23 @@ fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
 
 const HEADER: &[u8] = b"timestamp,value,score,label,expected,lower,upper,reason\n";
 
-/// Appends one output row. `raw` is the value's text in the input, if known (then `ts` comes
-/// from plain CSV too and holds nothing that needs quoting).
-fn push_row(buf: &mut Vec<u8>, ts: &str, value: Option<f64>, raw: Option<&str>, o: &Outcome) {
-    if raw.is_some() {
+/// Appends one output row. `plain_ts`: the timestamp holds nothing that needs quoting;
+/// `shortest`: the value's shortest text, if known.
+fn push_row(
+    buf: &mut Vec<u8>,
+    (ts, plain_ts): (&str, bool),
+    value: Option<f64>,
+    shortest: Option<&str>,
+    o: &Outcome,
+) {
+    if plain_ts {
         buf.extend_from_slice(ts.as_bytes());
     } else {
         push_field(buf, ts.as_bytes());
     }
     buf.push(b',');
     if let Some(x) = value {
-        push_value(buf, x, raw);
+        push_value(buf, x, shortest);
         buf.push(b',');
         push_fixed6(buf, o.score);
     } else {
@@ -295,7 +305,7 @@ fn push_row(buf: &mut Vec<u8>, ts: &str, value: Option<f64>, raw: Option<&str>, 
 pub fn write_output<W: std::io::Write>(mut w: W, s: &Series, out: &[Outcome]) -> Result<()> {
     let mut buf = HEADER.to_vec();
     for ((ts, v), o) in s.timestamps.iter().zip(&s.values).zip(out) {
-        push_row(&mut buf, ts, *v, None, o);
+        push_row(&mut buf, (ts, false), *v, None, o);
     }
     w.write_all(&buf)?;
     w.flush()?;
@@ -385,16 +395,20 @@ fn detect_plain(cfg: &Config, name: &Path, data: &[u8], out: &mut Vec<u8>) -> Re
                 name.display()
             );
         }
-        let value = match parse_value(raw) {
-            None => None,
-            Some(Ok(v)) => Some(v),
-            Some(Err(())) => bail!(
-                "`{}` line {line}: value `{raw}` is not a number",
-                name.display()
-            ),
+        let (value, shortest) = match plain_decimal(raw) {
+            Some((v, text)) => (Some(v), Some(text)),
+            None => match parse_value(raw) {
+                None => (None, None),
+                Some(Ok(v)) => (Some(v), None),
+                Some(Err(())) => bail!(
+                    "`{}` line {line}: value `{raw}` is not a number",
+                    name.display()
+                ),
+            },
         };
         let o = d.step(value);
-        push_row(out, ts, value, Some(raw), &o);
+        // Plain CSV: a field holds no quote, delimiter or line break.
+        push_row(out, (ts, true), value, shortest, &o);
     }
     Ok(true)
 }
@@ -731,7 +745,7 @@ mod tests {
     }
 
     #[test]
-    fn values_copied_as_written_are_the_shortest_form() {
+    fn plain_decimals_read_as_parse_does_and_are_their_shortest_form() {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut texts: Vec<String> = [
             "0",
@@ -769,11 +783,20 @@ mod tests {
             texts.push(format!("{v:.*}", ((x >> 40) % 12) as usize));
             texts.push(format!("-{}", (x >> 20) % 100_000));
         }
-        for t in texts {
+        let mut plain = 0;
+        for t in &texts {
             let v: f64 = t.parse().expect("number");
-            let mut buf = Vec::new();
-            push_value(&mut buf, v, Some(&t));
-            assert_eq!(String::from_utf8_lossy(&buf), format!("{v}"), "{t}");
+            if let Some((got, shortest)) = plain_decimal(t) {
+                plain += 1;
+                assert_eq!(got.to_bits(), v.to_bits(), "{t}");
+                assert_eq!(shortest, format!("{v}"), "{t}");
+            }
+        }
+        assert!(plain > texts.len() / 2, "{plain} of {}", texts.len());
+        for t in [
+            "", "-", ".5", "5.", "+3", "007", "1e5", "0x10", "1.2.3", "NaN", "١",
+        ] {
+            assert_eq!(plain_decimal(t), None, "{t}");
         }
     }
 
