@@ -9,6 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 const BINS: usize = 64;
+/// Bits of a bin index (`BINS` = 2^6).
+const BIN_BITS: u32 = 6;
+const _: () = assert!(1 << BIN_BITS == BINS);
 /// Values below this share bin 0.
 const LO_LOG2: f64 = -4.0;
 /// Bins per doubling of the value.
@@ -38,7 +41,8 @@ fn bin_of(v: f64) -> (usize, f64) {
     if pos < 0.0 {
         return (0, 0.0);
     }
-    let b = pos.floor();
+    // `pos` is non-negative here, so truncation is the floor (a cast, not a library call).
+    let b = (pos as usize) as f64;
     let idx = (b as usize + 1).min(BINS - 1);
     let frac = if idx == BINS - 1 { 0.0 } else { pos - b };
     (idx, frac)
@@ -136,12 +140,11 @@ impl TailCalibrator {
         let mut step = BINS.next_power_of_two();
         while step > 0 {
             let next = pos + step;
-            if let Some(&node) = self.tree.get(next - 1)
-                && acc + node < goal
-            {
-                pos = next;
-                acc += node;
-            }
+            // Selects rather than branches: which way the descent goes is data, not pattern.
+            let node = self.tree.get(next - 1).copied().unwrap_or(f64::INFINITY);
+            let take = acc + node < goal;
+            pos = if take { next } else { pos };
+            acc = if take { acc + node } else { acc };
             step /= 2;
         }
         let idx = pos.min(BINS - 1);
@@ -162,10 +165,13 @@ impl TailCalibrator {
 
     /// Sum of the bins below `idx`.
     fn prefix(&self, idx: usize) -> f64 {
+        // A fixed number of rounds (one per bit of the bin index) instead of one per set bit:
+        // the loop's exit no longer depends on the bin, so it is not mispredicted. Past the
+        // last set bit the rounds add 0, which leaves the sum unchanged.
         let (mut i, mut sum) = (idx.min(self.tree.len()), 0.0);
-        while i > 0 {
-            sum += self.tree.get(i - 1).copied().unwrap_or(0.0);
-            i &= i - 1;
+        for _ in 0..BIN_BITS {
+            sum += self.tree.get(i.wrapping_sub(1)).copied().unwrap_or(0.0);
+            i &= i.wrapping_sub(1);
         }
         sum + self.counts.get(idx).copied().unwrap_or(0.0)
     }

@@ -363,13 +363,13 @@ impl Detector {
     /// The seasonal value within `phase_tolerance` slots of `idx` closest to `target`: a cycle
     /// whose edges jitter by a point or two (a square wave, a batch job that starts a little
     /// late) is not a seasonality break.
-    fn season_near(&self, idx: u64, target: f64) -> f64 {
+    fn season_near(&self, idx: u64, slot: usize, target: f64) -> f64 {
         if self.period == 0 {
             return 0.0;
         }
         let p = self.period as u64;
         let w = (self.cfg.phase_tolerance as u64).min(p / 2);
-        let mut best = self.season_at(idx);
+        let mut best = self.season.get(slot).map_or(0.0, |&v| v as f64);
         for d in 1..=w {
             for j in [idx + d, idx + p * (1 + w) - d] {
                 let s = self.season_at(j);
@@ -394,7 +394,13 @@ impl Detector {
     }
 
     fn score_and_learn(&mut self, idx: u64, x: f64, emit: bool) -> Outcome {
-        let seasonal = self.season_near(idx, x - self.level);
+        // The seasonal slot of this point, found once (a division) for reading and learning.
+        let slot = if self.period > 0 {
+            (idx % self.period as u64) as usize
+        } else {
+            0
+        };
+        let seasonal = self.season_near(idx, slot, x - self.level);
         let expected = self.level + seasonal;
         let sigma = self.sigma();
         let r = x - expected;
@@ -406,7 +412,10 @@ impl Detector {
             self.recent_sum += z - *slot;
             *slot = z;
         }
-        self.recent_pos = (self.recent_pos + 1) % k;
+        self.recent_pos += 1;
+        if self.recent_pos >= k {
+            self.recent_pos = 0;
+        }
         let zl = self.recent_sum / (k as f64).sqrt();
 
         // Variance: recent absolute residuals against the usual ones.
@@ -416,11 +425,22 @@ impl Detector {
 
         // The band is the single-point bound as it stood before this point: computed after the
         // point is recorded, an outlier would widen the band that is meant to show it.
+        let feats = [z.abs(), zl.abs(), fv];
+        if !emit {
+            // A silent replay (warm-up, a season found) only trains the model: the band, the
+            // tail probabilities and the score would be thrown away.
+            for (c, f) in self.cal.iter_mut().zip(feats) {
+                c.observe(f);
+            }
+            self.peak = (self.peak - self.cfg.peak_fade).max(0.0);
+            self.note_run(x);
+            self.learn(slot, r, sigma);
+            return Outcome::silent();
+        }
         let p_thr = self.threshold_tail;
         let half = self.cal.first().map_or(f64::INFINITY, |c| {
             c.quantile_for_tail(p_thr, self.cfg.tail_exponent)
         }) * sigma;
-        let feats = [z.abs(), zl.abs(), fv];
         let mut p = [1.0f64; FEATURES];
         for (i, f) in feats.iter().enumerate() {
             if let Some(c) = self.cal.get_mut(i) {
@@ -436,34 +456,30 @@ impl Detector {
             .enumerate()
             .fold((0, 1.0), |a, b| if b.1 < a.1 { b } else { a });
         let p_all = (pmin * FEATURES as f64).min(1.0);
-        let novelty = -p_all.log10();
         // Saturates smoothly, so even very rare points keep their order (and a false-positive
-        // verdict on one can still move the threshold above it).
-        let mut score = (1.0 - 4f64.powf(-novelty / self.cfg.score_decades)).clamp(0.0, 1.0);
+        // verdict on one can still move the threshold above it). An ordinary point (p = 1,
+        // about a third of them) scores 0 without the two transcendental calls.
+        let (novelty, mut score) = if p_all >= 1.0 {
+            (0.0, 0.0)
+        } else {
+            let novelty = -p_all.log10();
+            let score = (1.0 - 4f64.powf(-novelty / self.cfg.score_decades)).clamp(0.0, 1.0);
+            (novelty, score)
+        };
         // The last alert's novelty, fading: a new alert must be more surprising than what was
         // just reported, so one event raises one alert and a bigger one still gets through.
         let peak = self.peak;
         self.peak = (self.peak - self.cfg.peak_fade).max(0.0);
 
         // Flatline: a run of equal values longer than any before, in a series that moves.
-        if x == self.last_value {
-            self.run += 1;
-        } else {
-            self.longest_run = self.longest_run.max(self.run);
-            self.run = 1;
-            self.run_reported = false;
-        }
-        self.last_value = x;
+        self.note_run(x);
         let flat = self.run >= self.cfg.flatline_min as u64
             && !self.run_reported
             && self.run > self.longest_run
             && self.mad > 0.0
             && self.longest_run > 0;
 
-        self.learn(idx, r, sigma);
-        if !emit {
-            return Outcome::silent();
-        }
+        self.learn(slot, r, sigma);
 
         let mut kind = match best {
             0 if z >= 0.0 => Kind::Spike,
@@ -512,14 +528,25 @@ impl Detector {
         }
     }
 
-    fn learn(&mut self, idx: u64, r: f64, sigma: f64) {
+    /// Extends or restarts the current run of equal values.
+    fn note_run(&mut self, x: f64) {
+        if x == self.last_value {
+            self.run += 1;
+        } else {
+            self.longest_run = self.longest_run.max(self.run);
+            self.run = 1;
+            self.run_reported = false;
+        }
+        self.last_value = x;
+    }
+
+    fn learn(&mut self, slot: usize, r: f64, sigma: f64) {
         let lim = self.cfg.clip * sigma;
         let rc = r.clamp(-lim, lim);
         let a_l = self.rates.level;
         self.level += a_l * rc;
         if self.period > 0 {
             let a_s = self.rates.season;
-            let slot = (idx % self.period as u64) as usize;
             if let Some(s) = self.season.get_mut(slot) {
                 let v = *s as f64 + a_s * (1.0 - a_l) * rc;
                 *s = v as f32;
