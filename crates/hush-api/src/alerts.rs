@@ -25,7 +25,7 @@ async fn take(
         s.engine.count_rejected_request(e.reason());
         ApiError::from(e)
     })?;
-    let accepted = s.engine.incidents.submit(alerts, source).await?;
+    let accepted = s.engine.submit_alerts(alerts, source).await?;
     Ok(Json(json!({
         "status": "success",
         "data": { "accepted": accepted.len(), "alerts": accepted },

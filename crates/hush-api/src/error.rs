@@ -95,6 +95,15 @@ impl From<hush_engine::incidents::IncidentError> for ApiError {
                 "unavailable",
                 e.to_string(),
             ),
+            // Cluster mode between two leaders: the election ends within one lease.
+            E::NoLeader => Self {
+                retry_after: Some(5),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    e.to_string(),
+                )
+            },
             E::Internal(m) => Self::internal("incident processing", m),
         }
     }

@@ -176,7 +176,7 @@ pub async fn patch(
     let patch: hush_engine::incidents::Patch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_data(format!("invalid incident change: {e}")))?;
     let actor = crate::auth::actor(&s, &h);
-    let row = s.engine.incidents.patch(id, patch, actor).await?;
+    let row = s.engine.patch_incident(id, patch, actor).await?;
     Ok(Json(
         json!({ "status": "success", "data": incident_json(&row) }),
     ))

@@ -384,3 +384,242 @@ async fn a_lagging_shard_answers_429_and_a_missing_stream_503_with_retry_after()
     );
     drop(a);
 }
+
+/// A fresh schema in the shared PostgreSQL (`HUSH_TEST_POSTGRES_URL`), so runs never see each
+/// other's rows; `None` when `HUSH_SKIP_POSTGRES=1`.
+fn postgres_schema() -> Option<String> {
+    if std::env::var("HUSH_SKIP_POSTGRES").as_deref() == Ok("1") {
+        return None;
+    }
+    let base = std::env::var("HUSH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("hush_leader_{}_{nanos}", std::process::id());
+    let out = Command::new("psql")
+        .args([&base, "-q", "-c", &format!("CREATE SCHEMA {schema}")])
+        .output()
+        .expect("psql must be installed to create the test schema");
+    assert!(
+        out.status.success(),
+        "PostgreSQL at {base} refused a schema ({}); start it, point HUSH_TEST_POSTGRES_URL at \
+         one, or set HUSH_SKIP_POSTGRES=1 to skip on purpose",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options[search_path]={schema}"))
+}
+
+/// RFC 3339 for a Unix time in seconds (UTC), from the civil-from-days algorithm.
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// One episode start for the test's alerts: recent, so they are close in time, and the same
+/// on every send, so a re-send is the same episode.
+fn starts() -> &'static str {
+    static S: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        rfc3339(now as i64 - 30)
+    })
+}
+
+impl Node {
+    fn leads(&self) -> bool {
+        self.engine.cluster.as_ref().unwrap().is_leader()
+    }
+
+    fn id(&self) -> String {
+        self.engine.cluster.as_ref().unwrap().config.node_id.clone()
+    }
+
+    async fn call(&self, req: Request<Body>) -> (StatusCode, Option<String>, serde_json::Value) {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            retry,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Posts one alert of the `checkout` service; the answer's status and incident id.
+    async fn alert(&self, name: &str) -> (StatusCode, Option<String>, Option<String>) {
+        let body = serde_json::json!([{
+            // Only the name differs (it is no evidence either way), so they share one cause.
+            "labels": {"alertname": name, "service": "checkout", "namespace": "shop"},
+            "startsAt": starts(),
+        }]);
+        let req = Request::post("/api/v1/alerts")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, retry, v) = self.call(req).await;
+        let incident = v["data"]["alerts"][0]["incident"]
+            .as_str()
+            .map(str::to_string);
+        (
+            status,
+            retry.or(v["error"].as_str().map(str::to_string)),
+            incident,
+        )
+    }
+
+    async fn incidents(&self) -> Vec<serde_json::Value> {
+        let (status, _, v) = self
+            .call(
+                Request::get("/api/v1/incidents")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["data"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_leader_correlates_alerts_from_every_node_and_a_new_one_keeps_the_incident() {
+    let Some(url) = postgres_schema() else {
+        eprintln!("skipped: HUSH_SKIP_POSTGRES=1");
+        return;
+    };
+    let nats = Nats::start();
+    // The service graph makes alerts of one service related (labels every alert shares are no
+    // evidence to the correlator).
+    let topo = tempfile::tempdir().unwrap();
+    let topo_file = topo.path().join("topology.yaml");
+    std::fs::write(
+        &topo_file,
+        "services:\n  - {name: checkout, team: shop, dependsOn: [payments]}\n  - {name: payments, team: shop}\n",
+    )
+    .unwrap();
+    let db = format!(
+        "database:\n  url: '{url}'\ntopology_file: {}\n",
+        topo_file.display()
+    );
+    let nodes = vec![
+        node("a", &nats, &db).await,
+        node("b", &nats, &db).await,
+        node("c", &nats, &db).await,
+    ];
+    let took = wait_for("a leader", Duration::from_secs(10), || {
+        nodes.iter().filter(|n| n.leads()).count() == 1
+    })
+    .await;
+    eprintln!("leader elected {took:?} after start");
+    let leader = nodes.iter().position(Node::leads).unwrap();
+    let follower = (leader + 1) % nodes.len();
+
+    // The status names the leader, on any node.
+    let (status, _, v) = nodes[follower]
+        .call(
+            Request::get("/api/v1/cluster/status")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"]["leader"].as_str(),
+        Some(nodes[leader].id().as_str()),
+        "{v}"
+    );
+
+    // Alerts posted to every node form one incident, stored once.
+    let mut ids = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let (status, why, incident) = n.alert(&format!("i-{i}")).await;
+        assert_eq!(status, StatusCode::OK, "node {}: {why:?}", n.id());
+        ids.push(incident.expect("the alert joined an open incident"));
+    }
+    assert!(ids.iter().all(|i| *i == ids[0]), "one incident: {ids:?}");
+    // A re-send through another node is a duplicate, not a second alert.
+    let (status, _, again) = nodes[follower].alert("i-0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again.as_deref(), Some(ids[0].as_str()));
+    for n in &nodes {
+        let list = n.incidents().await;
+        assert_eq!(list.len(), 1, "one incident seen from {}: {list:?}", n.id());
+        assert_eq!(list[0]["id"].as_str(), Some(ids[0].as_str()));
+    }
+
+    // The leader dies without a word; another node leads within the lease.
+    let mut nodes = nodes;
+    let dead = nodes.remove(leader);
+    let dead_id = dead.id();
+    dead.crash();
+    let took = wait_for("a new leader", Duration::from_secs(2 * LEASE_S + 2), || {
+        nodes.iter().filter(|n| n.leads()).count() == 1
+    })
+    .await;
+    eprintln!("new leader {took:?} after the old one died");
+    assert!(
+        took <= Duration::from_secs(LEASE_S)
+            + Duration::from_secs(LEASE_S) / 3
+            + Duration::from_secs(1),
+        "leadership moved in {took:?}"
+    );
+    let new = nodes.iter().position(Node::leads).unwrap();
+    assert_ne!(nodes[new].id(), dead_id);
+
+    // The open incident keeps growing under the new leader, through either survivor.
+    for (i, n) in nodes.iter().enumerate() {
+        let start = Instant::now();
+        let incident = loop {
+            let (status, why, incident) = n.alert(&format!("j-{i}")).await;
+            if status == StatusCode::OK {
+                break incident;
+            }
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{why:?}");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "still 503: {why:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(incident.as_deref(), Some(ids[0].as_str()), "same incident");
+    }
+    let list = nodes[0].incidents().await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let (_, _, alerts) = nodes[0]
+        .call(
+            Request::get(format!("/api/v1/incidents/{}", ids[0]))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    // Three alerts before the change, two after; the re-send counted on its alert.
+    assert_eq!(alerts["data"]["alerts"], 5, "{alerts}");
+    for n in nodes {
+        n.stop().await;
+    }
+}

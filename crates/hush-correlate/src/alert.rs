@@ -9,7 +9,7 @@ use crate::error::AlertError;
 pub type Millis = i64;
 
 /// Whether an alert is firing or has resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AlertStatus {
     Firing,
     Resolved,
@@ -18,7 +18,9 @@ pub enum AlertStatus {
 /// One alert notification, decoded (from Alertmanager's webhook, the generic API or Hush's
 /// own anomalies). An *episode* of an alert is identified by fingerprint and `starts_at`;
 /// re-sends of an episode carry the same pair.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serializable so a cluster node can hand alerts to the node that correlates them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Identity of the label set; see [`fingerprint`].
     pub fingerprint: String,

@@ -544,7 +544,7 @@ async fn forward(engine: &Arc<Engine>, sent: &mut HashMap<String, (i64, bool)>) 
     if batch.is_empty() {
         return;
     }
-    if let Err(e) = engine.incidents.submit(batch, "capacity").await {
+    if let Err(e) = engine.submit_alerts(batch, "capacity").await {
         tracing::warn!(error = %e, "predictive alerts were not taken by the incident pipeline");
     }
 }

@@ -137,10 +137,22 @@ impl Engine {
                 )));
             }
         }
-        tasks.push(tokio::spawn(crate::incidents::run(
-            self.clone(),
-            self.stop.subscribe(),
-        )));
+        // In a cluster the elected leader alone runs correlation and remediation.
+        if self.cluster.is_some() {
+            tasks.push(tokio::spawn(crate::cluster::run_leader(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+        } else {
+            tasks.push(tokio::spawn(crate::incidents::run(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+            tasks.push(tokio::spawn(crate::remediation::run(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+        }
         tasks.push(tokio::spawn(crate::notify::run(
             self.clone(),
             self.stop.subscribe(),
@@ -150,10 +162,6 @@ impl Engine {
             self.stop.subscribe(),
         )));
         tasks.extend(crate::logs::start(self, &self.stop));
-        tasks.push(tokio::spawn(crate::remediation::run(
-            self.clone(),
-            self.stop.subscribe(),
-        )));
         if !self.config.capacity.resources.is_empty() {
             tasks.push(tokio::spawn(crate::capacity::run(
                 self.clone(),
@@ -218,6 +226,40 @@ impl Engine {
                 .inc_by(*n);
         }
         Ok(out)
+    }
+
+    /// Correlates and stores alerts; answers once they are stored. In a cluster they go to the
+    /// leader's incident task, here or on another node.
+    pub async fn submit_alerts(
+        &self,
+        alerts: Vec<hush_correlate::Alert>,
+        source: &'static str,
+    ) -> Result<Vec<crate::incidents::Accepted>, crate::incidents::IncidentError> {
+        match &self.cluster {
+            Some(c) if !c.is_leader() => c.forward_alerts(alerts, source).await,
+            _ => self.incidents.submit(alerts, source).await,
+        }
+    }
+
+    /// Applies an operator's change to an incident through the (leader's) incident task.
+    pub async fn patch_incident(
+        &self,
+        id: uuid::Uuid,
+        patch: crate::incidents::Patch,
+        actor: String,
+    ) -> Result<hush_sql::Incident, crate::incidents::IncidentError> {
+        use crate::incidents::IncidentError;
+        match &self.cluster {
+            Some(c) if !c.is_leader() => {
+                let id = c.forward_patch(id, patch, actor).await?;
+                self.db
+                    .get_incident(id)
+                    .await
+                    .map_err(|e| IncidentError::Internal(e.to_string()))?
+                    .ok_or(IncidentError::NotFound(id))
+            }
+            _ => self.incidents.patch(id, patch, actor).await,
+        }
     }
 
     /// Counts a request refused whole (bad input or a limit).

@@ -140,6 +140,16 @@ impl ClusterConfig {
         format!("{}-nodes", self.name)
     }
 
+    /// Where alerts are handed to the leader, which correlates them.
+    pub fn alerts_subject(&self) -> String {
+        format!("{}.alerts.submit", self.name)
+    }
+
+    /// Where operators' incident changes are handed to the leader, the incidents' only writer.
+    pub fn patch_subject(&self) -> String {
+        format!("{}.incidents.patch", self.name)
+    }
+
     /// How often leases are renewed and shards rebalanced: three chances per lease.
     pub fn renew_interval(&self) -> Duration {
         self.lease.0 / 3

@@ -10,11 +10,15 @@
 //!   has not stored yet, then consumes the shard's durable consumer into its local store and
 //!   acknowledges after the store made the samples durable ([`consume`]).
 //!
+//! - One node at a time leads correlation and remediation through a lease in the same bucket
+//!   ([`leader`]); the others hand it their alerts.
+//!
 //! **Invariant:** a sample acknowledged to a client is in the stream; a message is acknowledged
 //! to the stream only after its samples are durable in the owner's store.
 
 pub mod config;
 mod consume;
+mod leader;
 mod leases;
 pub mod status;
 pub mod wire;
@@ -80,6 +84,8 @@ pub struct Cluster {
     max_message: usize,
     /// Messages waiting per shard (pending + unacknowledged), refreshed every second.
     lag: Vec<AtomicU64>,
+    /// Whether this node leads correlation and remediation now.
+    leader: std::sync::atomic::AtomicBool,
     /// Shards this node owns now.
     owned: Mutex<Vec<u32>>,
     /// Per shard, the newest stream sequence this node stored: a takeover replays from there.
@@ -120,6 +126,7 @@ impl Cluster {
             incarnation: uuid::Uuid::new_v4().simple().to_string(),
             api,
             max_message,
+            leader: std::sync::atomic::AtomicBool::new(false),
             owned: Mutex::new(Vec::new()),
             applied: Mutex::new(applied),
             applied_path,
@@ -445,4 +452,5 @@ fn load_applied(path: &Path) -> BTreeMap<u32, u64> {
 }
 
 pub(crate) use consume::run as consume_shard;
+pub(crate) use leader::run as run_leader;
 pub(crate) use leases::run as run_leases;

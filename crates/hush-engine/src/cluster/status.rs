@@ -8,6 +8,8 @@ use async_nats::jetstream::{kv, stream};
 pub struct ClusterStatus {
     pub name: String,
     pub shards: u32,
+    /// The node leading correlation and remediation; `None` during an election.
+    pub leader: Option<String>,
     pub nodes: Vec<NodeStatus>,
     pub shard_owners: Vec<ShardStatus>,
     /// Messages and bytes the stream holds now.
@@ -55,6 +57,17 @@ pub(crate) async fn gather(
             });
         }
     }
+    let leader = match leases
+        .entry(super::leader::KEY)
+        .await
+        .map_err(|e| unavailable(&e))?
+    {
+        Some(e) if e.operation == kv::Operation::Put => String::from_utf8_lossy(&e.value)
+            .split_whitespace()
+            .next()
+            .map(str::to_string),
+        _ => None,
+    };
     let mut shard_owners = Vec::new();
     for shard in 0..config.shards {
         let owner = match leases
@@ -88,6 +101,7 @@ pub(crate) async fn gather(
     Ok(ClusterStatus {
         name: config.name.clone(),
         shards: config.shards,
+        leader,
         nodes: node_list,
         shard_owners,
         stream_messages: info.state.messages,
@@ -108,6 +122,13 @@ impl ClusterStatus {
             self.shards,
             self.stream_messages,
             self.stream_bytes
+        );
+        let _ = writeln!(
+            s,
+            "leader (correlation, remediation): {}",
+            self.leader
+                .as_deref()
+                .unwrap_or("(none: election under way)")
         );
         let _ = writeln!(s, "\n{:<24} {:<24} shards", "node", "api");
         for n in &self.nodes {

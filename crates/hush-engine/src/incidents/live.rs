@@ -87,10 +87,19 @@ fn db_err(e: hush_sql::SqlError) -> IncidentError {
 }
 
 /// Runs until `stop`: rebuilds from the database, then serves commands and ticks.
-pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
     let Some(mut rx) = engine.incidents.take_receiver() else {
         return;
     };
+    serve(engine, &mut rx, stop).await;
+}
+
+/// Serves `rx` until `stop` (embedded mode: the process; cluster mode: a leadership term).
+pub(crate) async fn serve(
+    engine: Arc<Engine>,
+    rx: &mut tokio::sync::mpsc::Receiver<Command>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut live = loop {
         match Live::rebuild(engine.clone()).await {
             Ok(l) => break l,
@@ -270,6 +279,7 @@ impl Live {
                         IncidentError::Invalid(_) => IncidentError::Invalid(text.clone()),
                         IncidentError::NotFound(id) => IncidentError::NotFound(*id),
                         IncidentError::Unavailable => IncidentError::Unavailable,
+                        IncidentError::NoLeader => IncidentError::NoLeader,
                         IncidentError::Internal(_) => IncidentError::Internal(text.clone()),
                     }));
                 }

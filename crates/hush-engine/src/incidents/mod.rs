@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::config::PromDuration;
 
-pub(crate) use live::run;
+pub(crate) use live::{run, serve};
 
 /// `incidents:` in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,13 +70,18 @@ pub enum IncidentError {
     /// The task is stopping or gone.
     #[error("incident processing is not running")]
     Unavailable,
+    /// Cluster mode: no node leads incident processing now (an election is under way).
+    #[error(
+        "no cluster node leads incident processing now; a leader is elected within cluster.lease"
+    )]
+    NoLeader,
     /// The database failed.
     #[error("{0}")]
     Internal(String),
 }
 
 /// What became of one accepted alert.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Accepted {
     pub fingerprint: String,
     /// The incident it belongs to, once that incident is open.
@@ -87,7 +92,7 @@ pub struct Accepted {
 }
 
 /// An operator's change to an incident (`PATCH /api/v1/incidents/{id}`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     /// `acknowledged` or `resolved` (or `open` to take an acknowledgement back).
@@ -130,7 +135,9 @@ pub(crate) enum Command {
 
 /// The handle the API talks to; the task behind it is started by `Engine::start`.
 pub struct Incidents {
-    tx: mpsc::Sender<Command>,
+    /// Replaced at each leadership term in cluster mode; closed between terms, so a command
+    /// sent then fails at once instead of waiting for a task that is not running.
+    tx: parking_lot::Mutex<mpsc::Sender<Command>>,
     rx: parking_lot::Mutex<Option<mpsc::Receiver<Command>>>,
     events: broadcast::Sender<IncidentEvent>,
 }
@@ -143,7 +150,7 @@ impl Default for Incidents {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (events, _) = broadcast::channel(4096);
         Self {
-            tx,
+            tx: parking_lot::Mutex::new(tx),
             rx: parking_lot::Mutex::new(Some(rx)),
             events,
         }
@@ -158,14 +165,14 @@ impl Incidents {
         source: &'static str,
     ) -> Result<Vec<Accepted>, IncidentError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Alerts {
-                alerts,
-                source,
-                reply,
-            })
-            .await
-            .map_err(|_| IncidentError::Unavailable)?;
+        let tx = self.tx.lock().clone();
+        tx.send(Command::Alerts {
+            alerts,
+            source,
+            reply,
+        })
+        .await
+        .map_err(|_| IncidentError::Unavailable)?;
         rx.await.map_err(|_| IncidentError::Unavailable)?
     }
 
@@ -177,15 +184,15 @@ impl Incidents {
         actor: String,
     ) -> Result<hush_sql::Incident, IncidentError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Patch {
-                id,
-                patch,
-                actor,
-                reply,
-            })
-            .await
-            .map_err(|_| IncidentError::Unavailable)?;
+        let tx = self.tx.lock().clone();
+        tx.send(Command::Patch {
+            id,
+            patch,
+            actor,
+            reply,
+        })
+        .await
+        .map_err(|_| IncidentError::Unavailable)?;
         rx.await.map_err(|_| IncidentError::Unavailable)?
     }
 
@@ -198,7 +205,30 @@ impl Incidents {
         self.rx.lock().take()
     }
 
+    /// A fresh queue for a leadership term; commands sent from now on go to its receiver.
+    pub(crate) fn open_term(&self) -> mpsc::Receiver<Command> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        *self.tx.lock() = tx;
+        rx
+    }
+
     pub(crate) fn events(&self) -> &broadcast::Sender<IncidentEvent> {
         &self.events
+    }
+}
+
+/// Ends a queue: later sends fail, and what is still queued is answered `NoLeader`, so no
+/// sender waits for a task that no longer runs.
+pub(crate) fn close_queue(rx: &mut mpsc::Receiver<Command>) {
+    rx.close();
+    while let Ok(c) = rx.try_recv() {
+        match c {
+            Command::Alerts { reply, .. } => {
+                let _ = reply.send(Err(IncidentError::NoLeader));
+            }
+            Command::Patch { reply, .. } => {
+                let _ = reply.send(Err(IncidentError::NoLeader));
+            }
+        }
     }
 }
