@@ -258,6 +258,79 @@ async function tests() {
   });
 
   await remediationAndFeedback();
+  await mergeAndSplit();
+}
+
+/** Two alerts of one problem on AUTH_URL, sent with the operator's token: → their incident. */
+async function pairIncident() {
+  const labels = { service: 'mailer', instance: 'mailer-7', cluster: 'c-merge', severity: 'warning' };
+  const body = [{ labels: { alertname: 'QueueBacklog', ...labels } }, { labels: { alertname: 'SmtpDeferred', ...labels } }];
+  const r = await fetch(`${env('AUTH_URL')}/api/v1/alerts`, { method: 'POST', headers: { Authorization: `Bearer ${env('OPERATOR_TOKEN')}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const j = await r.json();
+  assert(r.status === 200, `alerts refused: ${JSON.stringify(j)}`);
+  const [a, b] = j.data.alerts;
+  assert(a.incident && a.incident === b.incident, `the two alerts did not open one incident: ${JSON.stringify(j.data)}`);
+  return { id: a.incident, keep: a.fingerprint, off: b.fingerprint };
+}
+
+async function mergeAndSplit() {
+  const auth = env('AUTH_URL');
+  const read = env('READ_TOKEN');
+  const operator = env('OPERATOR_TOKEN');
+  const one = async (id) => (await (await fetch(`${auth}/api/v1/incidents/${id}`, { headers: { Authorization: `Bearer ${read}` } })).json()).data;
+  const fps = (inc) => (inc.members || []).map((a) => a.fingerprint).sort();
+  let pair = null;
+
+  await check('a read-only token sees no merge or split controls and the API refuses both', async () => {
+    pair = await pairIncident();
+    const page = await open(`${auth}/`, { token: read });
+    await go(page, `/incidents/${encodeURIComponent(pair.id)}`);
+    await page.waitForSelector('.timeline', { timeout: 20000 });
+    assert(await page.locator('#regroup, button[data-action="merge"], button[data-action="split"], #merge-target').count() === 0, 'a read-only token sees merge or split controls');
+    await page.close();
+    const split = await call('POST', `/api/v1/incidents/${pair.id}/split`, read, { alerts: [pair.off] });
+    assert(split === 403, `the API answered a read-only split with ${split}`);
+    const merge = await call('POST', `/api/v1/incidents/${pair.id}/merge`, read, { into: env('AUTH_INCIDENT') });
+    assert(merge === 403, `the API answered a read-only merge with ${merge}`);
+    assert(JSON.stringify(fps(await one(pair.id))) === JSON.stringify([pair.keep, pair.off].sort()), 'a refused change changed the incident');
+  });
+
+  await check('an operator splits an alert off in the browser and merges it back, and the API reflects both', async () => {
+    assert(pair, 'no incident of two alerts to work on');
+    const page = await open(`${auth}/`, { token: operator });
+    await go(page, `/incidents/${encodeURIComponent(pair.id)}`);
+    await page.waitForSelector('#regroup input[type="checkbox"]', { timeout: 20000 });
+    assert(await page.locator('#regroup input[type="checkbox"]').count() === 2, 'not one box per alert');
+    await page.check(`#regroup input[data-fingerprint="${pair.off}"]`);
+    await page.click('#regroup button[data-action="split"]');
+    // The page moves to the new incident.
+    await page.waitForURL((u) => /\/incidents\/[^/]+$/.test(u.pathname) && !u.pathname.endsWith(pair.id), { timeout: 20000 })
+      .catch(async () => assert(false, `the split did not lead to a new incident: ${await page.textContent('#regroup-status')}`));
+    const created = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    await page.waitForFunction(() => !document.querySelector('#main .loading'));
+    assert(JSON.stringify(fps(await one(pair.id))) === JSON.stringify([pair.keep]), 'the alert is still in its old incident');
+    const fresh = await one(created);
+    assert(JSON.stringify(fps(fresh)) === JSON.stringify([pair.off]) && fresh.state === 'open', `the new incident: ${JSON.stringify(fresh)}`);
+
+    // Back: merge the new incident into the old one from its own page.
+    await page.waitForSelector('#merge-target', { timeout: 20000 });
+    await page.selectOption('#merge-target', pair.id);
+    await page.click('#regroup button[data-action="merge"]');
+    await page.waitForURL((u) => u.pathname.endsWith(pair.id), { timeout: 20000 })
+      .catch(async () => assert(false, `the merge did not lead back: ${await page.textContent('#regroup-status')}`));
+    await page.waitForFunction(() => !document.querySelector('#main .loading'));
+    assert(JSON.stringify(fps(await one(pair.id))) === JSON.stringify([pair.keep, pair.off].sort()), 'the alert did not come back');
+    const merged = await one(created);
+    assert(merged.state === 'resolved' && merged.mergedInto === pair.id && fps(merged).length === 0, `the merged incident: ${JSON.stringify(merged)}`);
+    // Both show on the timeline under the operator's name, and the merged incident says where it went.
+    await page.waitForSelector('.timeline', { timeout: 20000 });
+    const tl = await page.textContent('.timeline');
+    assert(/incident\.split by token:oncall/.test(tl) && /incident\.merge by token:oncall/.test(tl), `timeline: ${tl}`);
+    await go(page, `/incidents/${encodeURIComponent(created)}`);
+    assert((await page.textContent('#merged-into')).includes(pair.id), 'the merged incident does not link its target');
+    assert(await page.locator('#regroup').count() === 0, 'a merged incident still offers merge and split');
+    await page.close();
+  });
 }
 
 async function remediationAndFeedback() {

@@ -90,6 +90,7 @@ impl From<hush_engine::incidents::IncidentError> for ApiError {
         match e {
             E::Invalid(m) => Self::bad_data(m),
             E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             E::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -1,4 +1,5 @@
-//! Incident endpoints: list, one, operator changes, timeline and the live stream.
+//! Incident endpoints: list, one, operator changes (merge and split included), timeline and the
+//! live stream.
 
 use crate::AppState;
 use crate::alerts::alert_json;
@@ -49,6 +50,7 @@ pub(crate) fn incident_json(i: &hush_sql::Incident) -> J {
         "severity": i.payload.get("severity").cloned().unwrap_or(J::Null),
         "teams": i.payload.get("teams").cloned().unwrap_or(J::Array(vec![])),
         "rootCause": i.payload.get("root_cause").cloned().unwrap_or(J::Null),
+        "mergedInto": i.payload.get("merged_into").cloned().unwrap_or(J::Null),
     })
 }
 
@@ -180,6 +182,50 @@ pub async fn patch(
     Ok(Json(
         json!({ "status": "success", "data": incident_json(&row) }),
     ))
+}
+
+/// `POST /api/v1/incidents/{id}/merge` with `{"into": "<id>"}` (operator role): this incident's
+/// alerts move into `into`; this one resolves, marked `mergedInto`. Answers both.
+pub async fn merge(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<J>, ApiError> {
+    let id = parse_id(&id)?;
+    let m: hush_engine::incidents::Merge = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_data(format!(
+            "invalid merge: {e}; expected {{\"into\": \"<incident id>\"}}"
+        ))
+    })?;
+    let actor = crate::auth::actor(&s, &h);
+    let r = s.engine.incidents.merge(id, m.into, actor).await?;
+    Ok(Json(json!({
+        "status": "success",
+        "data": {"merged": incident_json(&r.incident), "into": incident_json(&r.other)},
+    })))
+}
+
+/// `POST /api/v1/incidents/{id}/split` with `{"alerts": ["<fingerprint>", …]}` (operator role):
+/// those alerts leave this incident and form a new one. Answers both.
+pub async fn split(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<J>, ApiError> {
+    let id = parse_id(&id)?;
+    let sp: hush_engine::incidents::Split = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_data(format!(
+            "invalid split: {e}; expected {{\"alerts\": [\"<fingerprint>\", …]}}"
+        ))
+    })?;
+    let actor = crate::auth::actor(&s, &h);
+    let r = s.engine.incidents.split(id, sp.alerts, actor).await?;
+    Ok(Json(json!({
+        "status": "success",
+        "data": {"incident": incident_json(&r.incident), "new": incident_json(&r.other)},
+    })))
 }
 
 /// `GET /api/v1/incidents/{id}/timeline`: alerts joined, state changes, assignments and notes,

@@ -83,6 +83,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/api/v1/incidents/{id}",
             axum::routing::patch(incidents::patch),
         )
+        .route("/api/v1/incidents/{id}/merge", post(incidents::merge))
+        .route("/api/v1/incidents/{id}/split", post(incidents::split))
         .route("/api/v1/silences", post(silences::add))
         .route(
             "/api/v1/silences/{id}",

@@ -406,3 +406,286 @@ fn bad_alerts_get_specific_4xx_and_lose_nothing() {
         );
     });
 }
+
+/// A generic-API alert of `name` on `service` (its own `instance`), firing or resolved, started
+/// at `starts`.
+fn generic(name: &str, service: &str, instance: &str, status: &str, starts: i64) -> J {
+    json!({
+        "labels": {"alertname": name, "service": service, "severity": "critical", "instance": instance},
+        "status": status,
+        "startsAt": rfc3339(starts),
+        "endsAt": if status == "resolved" { json!(rfc3339(starts + 1_000)) } else { J::Null },
+    })
+}
+
+#[test]
+fn operators_merge_and_split_and_correlation_follows_and_learns_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("topology.yaml");
+    std::fs::write(&topo, TOPOLOGY).unwrap();
+    let port = free_port();
+    let server = hush(dir.path(), port, &config(&topo));
+    let api = Api {
+        c: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let t0 = now_ms() - 60_000;
+    let rt = runtime();
+    let post_as = |token: &'static str, path: String, body: J| {
+        let api = &api;
+        async move {
+            api.send(reqwest::Method::POST, &path, token, Some(body))
+                .await
+        }
+    };
+    let kinds = |tl: &J| -> Vec<(String, String)> {
+        tl["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap_or("").to_string(),
+                    e["actor"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let (lat, slow, queue) = (
+        generic("HighLatency", "api", "api-0", "firing", t0),
+        generic("SlowQueries", "db", "db-0", "firing", t0),
+        generic("QueueBacklog", "mailer", "mailer-0", "firing", t0),
+    );
+    let (i1, i2) = rt.block_on(async {
+        let mut stream = api
+            .c
+            .get(format!("{}/api/v1/incidents/stream", api.base))
+            .bearer_auth(READ)
+            .send()
+            .await
+            .unwrap();
+        let (s, j) = api.post("/api/v1/alerts", json!([lat, slow, queue])).await;
+        assert_eq!(s, 200, "{j}");
+        let at = |n: usize| {
+            j["data"]["alerts"][n]["incident"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let slow_fp = j["data"]["alerts"][1]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (i1, i2) = (at(0), at(2));
+        assert_eq!(at(1), i1, "api calls db: one incident cold");
+        assert_ne!(i2, i1);
+
+        // Read-only tokens may do neither.
+        let split_path = format!("/api/v1/incidents/{i1}/split");
+        let merge_path = |id: &str| format!("/api/v1/incidents/{id}/merge");
+        let (s, _) = post_as(READ, split_path.clone(), json!({"alerts": [slow_fp]})).await;
+        assert_eq!(s, 403);
+        let (s, _) = post_as(READ, merge_path(&i2), json!({"into": i1})).await;
+        assert_eq!(s, 403);
+
+        // Refusals name the problem and change nothing.
+        let unknown = "0190f0a0-0000-7000-8000-000000000000";
+        for (path, body, status, says) in [
+            (split_path.clone(), json!({"alerts": []}), 400, "empty"),
+            (
+                split_path.clone(),
+                json!({"alerts": ["0000"]}),
+                400,
+                "`0000` is not in incident",
+            ),
+            (
+                split_path.clone(),
+                json!({"alerts": [slow_fp, j["data"]["alerts"][0]["fingerprint"]]}),
+                400,
+                "every alert",
+            ),
+            (
+                split_path.clone(),
+                json!({"fingerprints": []}),
+                400,
+                "invalid split",
+            ),
+            (
+                format!("/api/v1/incidents/{unknown}/split"),
+                json!({"alerts": [slow_fp]}),
+                404,
+                "not found",
+            ),
+            (merge_path(&i2), json!({"into": i2}), 400, "into itself"),
+            (merge_path(&i2), json!({"into": unknown}), 404, "not found"),
+            (
+                merge_path(&i2),
+                json!({"into": "nope"}),
+                400,
+                "invalid merge",
+            ),
+            (
+                merge_path("nope"),
+                json!({"into": i1}),
+                400,
+                "invalid incident id",
+            ),
+        ] {
+            let (s, e) = post_as(OPS, path.clone(), body.clone()).await;
+            assert_eq!(s, status, "{path} {body}: {e}");
+            assert!(
+                e["error"].as_str().unwrap().contains(says),
+                "{path} {body}: {e}"
+            );
+        }
+        assert_eq!(
+            api.get(&format!("/api/v1/incidents/{i1}")).await["data"]["members"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        // Split the database alert off: a new incident holding it, recorded on both.
+        let (s, j) = post_as(OPS, split_path.clone(), json!({"alerts": [slow_fp]})).await;
+        assert_eq!(s, 200, "{j}");
+        let new = j["data"]["new"]["id"].as_str().unwrap().to_string();
+        assert_eq!(j["data"]["incident"]["alerts"], 1, "{j}");
+        assert_eq!(j["data"]["new"]["alerts"], 1, "{j}");
+        assert_eq!(j["data"]["new"]["services"], json!(["db"]), "{j}");
+        assert_eq!(j["data"]["new"]["state"], "open");
+        let members = |id: String| {
+            let api = &api;
+            async move {
+                api.get(&format!("/api/v1/incidents/{id}")).await["data"]["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["fingerprint"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(members(new.clone()).await, vec![slow_fp.clone()]);
+        assert!(!members(i1.clone()).await.contains(&slow_fp));
+        for id in [&i1, &new] {
+            let tl = api.get(&format!("/api/v1/incidents/{id}/timeline")).await;
+            assert!(
+                kinds(&tl).contains(&("incident.split".into(), "token:alice".into())),
+                "{id}: {tl}"
+            );
+        }
+        // A re-send of the split-off alert stays in the new incident.
+        let (_, j) = api.post("/api/v1/alerts", json!([slow])).await;
+        assert_eq!(j["data"]["alerts"][0]["incident"], new.as_str(), "{j}");
+
+        // Merge the new incident into the mailer's: its alert moves, it resolves, both record it.
+        let (s, j) = post_as(OPS, merge_path(&new), json!({"into": i2})).await;
+        assert_eq!(s, 200, "{j}");
+        assert_eq!(j["data"]["merged"]["state"], "resolved", "{j}");
+        assert_eq!(j["data"]["merged"]["mergedInto"], i2.as_str(), "{j}");
+        assert_eq!(j["data"]["into"]["alerts"], 2, "{j}");
+        let mut got = members(i2.clone()).await;
+        got.sort();
+        assert!(got.contains(&slow_fp) && got.len() == 2, "{got:?}");
+        assert!(members(new.clone()).await.is_empty());
+        for id in [&new, &i2] {
+            let tl = api.get(&format!("/api/v1/incidents/{id}/timeline")).await;
+            assert!(
+                kinds(&tl).contains(&("incident.merge".into(), "token:alice".into())),
+                "{id}: {tl}"
+            );
+        }
+        let audit = api.get("/api/v1/audit?limit=1000").await.to_string();
+        assert!(audit.contains("incident.merge") && audit.contains("incident.split"));
+        // Nothing merges into a merged or resolved incident, and a merged one does not move again.
+        let (s, e) = post_as(OPS, merge_path(&i1), json!({"into": new})).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(e["error"].as_str().unwrap().contains("merged into"), "{e}");
+        let (s, _) = post_as(OPS, merge_path(&new), json!({"into": i1})).await;
+        assert_eq!(s, 409);
+        // The merged alert's re-send goes where it was merged.
+        let (_, j) = api.post("/api/v1/alerts", json!([slow])).await;
+        assert_eq!(j["data"]["alerts"][0]["incident"], i2.as_str(), "{j}");
+
+        // The stream said so.
+        let mut seen = String::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(seen.contains("\"merged\"") && seen.contains("\"split\"")) {
+            assert!(
+                Instant::now() < deadline,
+                "no merged and split events: {seen}"
+            );
+            let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+                .await
+                .expect("stream event")
+                .unwrap()
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        (i1, i2)
+    });
+
+    // What was learned is on disk at once.
+    let saved: J =
+        serde_json::from_slice(&std::fs::read(dir.path().join("data/correlation.json")).unwrap())
+            .unwrap();
+    assert!(
+        saved["verdicts"].as_array().is_some_and(|v| v.len() == 2),
+        "{saved}"
+    );
+
+    // A restart keeps the grouping operators made.
+    drop(server);
+    let port = free_port();
+    let server = hush(dir.path(), port, &config(&topo));
+    let api = Api {
+        c: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    rt.block_on(async {
+        let (_, j) = api.post("/api/v1/alerts", json!([slow, lat])).await;
+        assert_eq!(j["data"]["alerts"][0]["incident"], i2.as_str(), "{j}");
+        assert_eq!(j["data"]["alerts"][1]["incident"], i1.as_str(), "{j}");
+        // Everything resolves (grace 1 s).
+        let over: Vec<J> = [
+            ("HighLatency", "api", "api-0"),
+            ("SlowQueries", "db", "db-0"),
+            ("QueueBacklog", "mailer", "mailer-0"),
+        ]
+        .iter()
+        .map(|(n, s, i)| generic(n, s, i, "resolved", t0))
+        .collect();
+        let (s, j) = api.post("/api/v1/alerts", J::Array(over)).await;
+        assert_eq!(s, 200, "{j}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !api.incidents("?state=open").await.is_empty() {
+            assert!(Instant::now() < deadline, "incidents did not resolve");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+
+    // After another restart, with nothing open, only the learned state remembers: the same
+    // kinds on other instances, which grouped cold at the start, now stay apart.
+    drop(server);
+    let port = free_port();
+    let _server = hush(dir.path(), port, &config(&topo));
+    let api = Api {
+        c: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    rt.block_on(async {
+        let t1 = now_ms();
+        let again = json!([
+            generic("HighLatency", "api", "api-1", "firing", t1),
+            generic("SlowQueries", "db", "db-1", "firing", t1),
+        ]);
+        let (s, j) = api.post("/api/v1/alerts", again).await;
+        assert_eq!(s, 200, "{j}");
+        let (a, b) = (
+            &j["data"]["alerts"][0]["incident"],
+            &j["data"]["alerts"][1]["incident"],
+        );
+        assert!(a.is_string() && b.is_string(), "{j}");
+        assert_ne!(a, b, "the split was forgotten: {j}");
+    });
+}

@@ -2,7 +2,8 @@
 //! against a `hush demo` server with incidents and a `hush serve` with tokens whose stored series
 //! labels, log lines and an alert (with the incident it opened) carry injected markup, and which
 //! loads the demo's runbook so that incident has a run to approve. Fails when any browser check
-//! fails, or when what the browser did (a verdict, an approval) is not in the server's database.
+//! fails, or when what the browser did (a verdict, an approval, a split and a merge) is not in
+//! the server's database.
 
 mod support;
 
@@ -433,6 +434,15 @@ fn browser_checks_pass() {
                 && e.actor == "token:oncall"),
             "no approval of run {run} by token:oncall in {audit:?}"
         );
+        // The browser's split and merge back: on both incidents, under the operator's name.
+        for action in ["incident.split", "incident.merge"] {
+            let done: Vec<_> = audit
+                .iter()
+                .filter(|e| e.action == action && e.actor == "token:oncall")
+                .collect();
+            assert_eq!(done.len(), 2, "{action}: {done:?}");
+            assert_ne!(done[0].subject, done[1].subject, "{action}: {done:?}");
+        }
         db.close().await;
     });
 }

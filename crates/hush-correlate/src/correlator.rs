@@ -1,10 +1,10 @@
 //! The correlator: alerts in one at a time with the current time, changes out.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use crate::alert::{Alert, AlertStatus, Limits, Millis};
-use crate::error::{AlertError, RuleError};
+use crate::error::{AlertError, OperatorError, RuleError};
 use crate::features::{Features, Rarity};
 use crate::incident::{Change, Incident, IncidentId, IncidentState};
 use crate::learn::CoOccurrence;
@@ -97,6 +97,19 @@ pub struct Outcome {
     pub changes: Vec<Change>,
 }
 
+/// Where a new alert episode goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Wherever grouping (rules, then scores) puts it: live alerts.
+    Auto,
+    /// Into this incident while it is not resolved (else as `Auto`): rebuilding incidents from
+    /// a store whose grouping operators may have changed by merging and splitting.
+    Join(IncidentId),
+    /// Into a new incident of its own (its rule's, if one matches): the first alert of a stored
+    /// incident being rebuilt.
+    New,
+}
+
 #[derive(Debug, Clone)]
 struct AlertState {
     starts_at: Millis,
@@ -178,7 +191,18 @@ impl Correlator {
     }
 
     /// Takes in one alert received at `now`. A refused alert changes nothing.
-    pub fn ingest(&mut self, mut alert: Alert, now: Millis) -> Result<Outcome, AlertError> {
+    pub fn ingest(&mut self, alert: Alert, now: Millis) -> Result<Outcome, AlertError> {
+        self.ingest_placed(alert, now, Placement::Auto)
+    }
+
+    /// As [`Correlator::ingest`], with a new episode placed as `placement` says. Another
+    /// episode of an alert whose incident is still open folds into it whatever `placement` says.
+    pub fn ingest_placed(
+        &mut self,
+        mut alert: Alert,
+        now: Millis,
+        placement: Placement,
+    ) -> Result<Outcome, AlertError> {
         alert.validate(&self.cfg.limits)?;
         let mut changes = self.advance(now);
         let now = self.now;
@@ -244,9 +268,16 @@ impl Correlator {
             inc.resolved_at = None;
             changes.push(Change::Reopened { incident: inc.id });
         }
-        let id = match folded {
-            Some(id) => id,
-            None => self.place(&alert, &features, kind, now),
+        let joinable = |id: &IncidentId| {
+            self.incidents
+                .get(id)
+                .is_some_and(|i| i.state != IncidentState::Resolved)
+        };
+        let id = match (folded, placement) {
+            (Some(id), _) => id,
+            (None, Placement::Join(id)) if joinable(&id) => id,
+            (None, Placement::New) => self.place_new(&alert, now),
+            (None, _) => self.place(&alert, &features, kind, now),
         };
         self.rarity.observe(&features);
         let episodes = match self.alerts.remove(&fp) {
@@ -405,6 +436,21 @@ impl Correlator {
         }
     }
 
+    /// A new incident for `alert`, its rule's if one matches (the rule's group then points at
+    /// it).
+    fn place_new(&mut self, alert: &Alert, now: Millis) -> IncidentId {
+        match self.cfg.rules.rule_for(alert) {
+            Some(rule) => {
+                let key = rule.group_key(alert);
+                let name = rule.name.clone();
+                let id = self.create(now, Some(name));
+                self.rule_groups.insert(key, id);
+                id
+            }
+            None => self.create(now, None),
+        }
+    }
+
     fn create(&mut self, now: Millis, rule: Option<String>) -> IncidentId {
         let id = IncidentId(self.next_id);
         self.next_id = self.next_id.saturating_add(1);
@@ -539,11 +585,265 @@ impl Correlator {
         }
     }
 
-    /// Drops a resolved incident and everything that points at it.
-    fn forget(&mut self, id: IncidentId) {
-        let Some(inc) = self.incidents.remove(&id) else {
+    /// An operator's merge: every alert of `from` moves into `into`, later episodes of those
+    /// alerts and its rule group follow them there, and `from` resolves at `now` (emptied: no
+    /// `Resolved` change is reported for it, the caller records the merge). The kinds of the two
+    /// are learned as belonging together. Returns what else changed (`into`'s priority, and
+    /// incidents time resolved meanwhile).
+    pub fn merge(
+        &mut self,
+        from: IncidentId,
+        into: IncidentId,
+        now: Millis,
+    ) -> Result<Vec<Change>, OperatorError> {
+        if from == into {
+            return Err(OperatorError::SameIncident);
+        }
+        for id in [from, into] {
+            match self.incidents.get(&id) {
+                None => return Err(OperatorError::UnknownIncident(id)),
+                Some(i) if i.state == IncidentState::Resolved => {
+                    return Err(OperatorError::Resolved(id));
+                }
+                Some(_) => {}
+            }
+        }
+        let mut changes = self.advance(now);
+        let now = self.now;
+        // Time may just have resolved one of them.
+        for id in [from, into] {
+            if self
+                .incidents
+                .get(&id)
+                .is_none_or(|i| i.state == IncidentState::Resolved)
+            {
+                return Err(OperatorError::Resolved(id));
+            }
+        }
+        let (Some(mut src), Some(mut dst)) =
+            (self.incidents.remove(&from), self.incidents.remove(&into))
+        else {
+            return Err(OperatorError::UnknownIncident(from));
+        };
+        self.co.verdict_ids(&src.kinds, &dst.kinds, true);
+        self.unindex(from, &src);
+        self.unindex(into, &dst);
+        for fp in &src.fingerprints {
+            if let Some(st) = self.alerts.get_mut(fp)
+                && st.incident == from
+            {
+                st.incident = into;
+            }
+        }
+        for v in self.rule_groups.values_mut() {
+            if *v == from {
+                *v = into;
+            }
+        }
+        let before = dst.priority;
+        dst.absorb_incident(&mut src);
+        if let Some(q) = dst.quiet_since {
+            self.due
+                .push(Reverse((q.saturating_add(self.cfg.grace_ms), into)));
+        }
+        let t = triage(&dst, &self.topo);
+        dst.priority = t.priority;
+        dst.reasons = t.reasons;
+        if dst.state == IncidentState::Pending {
+            dst.state = IncidentState::Open;
+            changes.push(Change::Opened {
+                incident: into,
+                priority: dst.priority,
+            });
+        } else if before != dst.priority {
+            changes.push(Change::Reprioritised {
+                incident: into,
+                from: before,
+                to: dst.priority,
+            });
+        }
+        src.state = IncidentState::Resolved;
+        src.resolved_at = Some(now);
+        let keep = self.cfg.retain_ms.max(self.cfg.reopen_ms);
+        self.due.push(Reverse((now.saturating_add(keep), from)));
+        self.incidents.insert(from, src);
+        self.incidents.insert(into, dst);
+        self.index(into);
+        Ok(changes)
+    }
+
+    /// An operator's split: the alerts `off` (fingerprints) leave incident `id` and form a new
+    /// incident, open at once; later episodes of them go to the new incident. `members` are the
+    /// incident's alerts as stored — the correlator keeps only what grouping needs, not labels,
+    /// so both parts are rebuilt from them (a fingerprint without its alert keeps its place but
+    /// adds nothing to similarity). The kinds split off are learned as not belonging with the
+    /// kinds that stay. Returns the new incident and the changes: its opening, `id`'s new
+    /// priority, incidents time resolved meanwhile.
+    pub fn split(
+        &mut self,
+        id: IncidentId,
+        off: &[String],
+        members: &[Alert],
+        now: Millis,
+    ) -> Result<(IncidentId, Vec<Change>), OperatorError> {
+        let off: BTreeSet<&str> = off.iter().map(String::as_str).collect();
+        {
+            let inc = self
+                .incidents
+                .get(&id)
+                .ok_or(OperatorError::UnknownIncident(id))?;
+            if inc.state == IncidentState::Resolved {
+                return Err(OperatorError::Resolved(id));
+            }
+            if off.is_empty() {
+                return Err(OperatorError::NothingToSplit);
+            }
+            if let Some(fp) = off.iter().find(|fp| !inc.fingerprints.contains(**fp)) {
+                return Err(OperatorError::UnknownAlert {
+                    fingerprint: (*fp).to_string(),
+                    incident: id,
+                });
+            }
+            if off.len() >= inc.fingerprints.len() {
+                return Err(OperatorError::SplitsAll(id));
+            }
+        }
+        let mut changes = self.advance(now);
+        let now = self.now;
+        let Some(old) = self.incidents.remove(&id) else {
+            return Err(OperatorError::UnknownIncident(id));
+        };
+        if old.state == IncidentState::Resolved {
+            self.incidents.insert(id, old);
+            return Err(OperatorError::Resolved(id));
+        }
+        self.unindex(id, &old);
+        let nid = IncidentId(self.next_id);
+        self.next_id = self.next_id.saturating_add(1);
+        let first = members
+            .iter()
+            .filter(|a| off.contains(a.fingerprint.as_str()))
+            .map(|a| a.received_at.min(now))
+            .min()
+            .unwrap_or(now);
+        let mut rest = Incident::new(id, old.started_at, old.rule.clone());
+        let mut new = Incident::new(nid, first, None);
+        let (mut off_kinds, mut rest_kinds) = (Vec::new(), Vec::new());
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        for a in members {
+            let fp = a.fingerprint.as_str();
+            if !old.fingerprints.contains(fp) || !done.insert(fp) {
+                continue;
+            }
+            let f = Features::of(a, &self.topo);
+            let kind = self.co.intern(&f.kind);
+            let service = f
+                .kind
+                .split_once('@')
+                .map(|(_, s)| s)
+                .filter(|s| !s.is_empty());
+            let (part, kinds) = if off.contains(fp) {
+                (&mut new, &mut off_kinds)
+            } else {
+                (&mut rest, &mut rest_kinds)
+            };
+            part.absorb(fp, &f, &a.labels, kind, service, a.received_at.min(now));
+            kinds.extend(kind);
+        }
+        self.co.verdict_ids(&off_kinds, &rest_kinds, false);
+        // What only the old incident knew: members without stored alerts, firing, flapping,
+        // how many episodes it counted.
+        for fp in &old.fingerprints {
+            let part = if off.contains(fp.as_str()) {
+                &mut new
+            } else {
+                &mut rest
+            };
+            part.fingerprints.insert(fp.clone());
+        }
+        for part in [&mut rest, &mut new] {
+            part.firing = old
+                .firing
+                .iter()
+                .filter(|fp| part.fingerprints.contains(*fp))
+                .cloned()
+                .collect();
+            part.flapping = old
+                .flapping
+                .intersection(&part.fingerprints)
+                .cloned()
+                .collect();
+            part.quiet_since = if part.is_firing() {
+                None
+            } else {
+                Some(old.quiet_since.unwrap_or(now))
+            };
+            let t = triage(part, &self.topo);
+            part.priority = t.priority;
+            part.reasons = t.reasons;
+        }
+        rest.grew_at = old.grew_at;
+        rest.alerts = old
+            .alerts
+            .saturating_sub(off.len())
+            .max(rest.fingerprints.len());
+        new.alerts = off.len();
+        rest.state = old.state;
+        new.state = IncidentState::Open;
+        for fp in &off {
+            if let Some(st) = self.alerts.get_mut(*fp)
+                && st.incident == id
+            {
+                st.incident = nid;
+            }
+        }
+        for part in [&rest, &new] {
+            if let Some(q) = part.quiet_since {
+                self.due
+                    .push(Reverse((q.saturating_add(self.cfg.grace_ms), part.id)));
+            }
+        }
+        changes.push(Change::Opened {
+            incident: nid,
+            priority: new.priority,
+        });
+        if rest.priority != old.priority && rest.state == IncidentState::Open {
+            changes.push(Change::Reprioritised {
+                incident: id,
+                from: old.priority,
+                to: rest.priority,
+            });
+        }
+        self.incidents.insert(id, rest);
+        self.incidents.insert(nid, new);
+        self.index(id);
+        self.index(nid);
+        Ok((nid, changes))
+    }
+
+    /// Adds incident `id` to the candidate indexes under its services and instances.
+    fn index(&mut self, id: IncidentId) {
+        let Some(inc) = self.incidents.get(&id) else {
             return;
         };
+        for s in &inc.service_idx {
+            let v = self.by_service.entry(*s).or_default();
+            if !v.contains(&id) {
+                v.push(id);
+            }
+        }
+        for k in ENTITY_LABELS {
+            for v in &inc.instances {
+                let ids = self.by_entity.entry(format!("{k}={v}")).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+
+    /// Removes incident `id` (held as `inc`) from the candidate indexes.
+    fn unindex(&mut self, id: IncidentId, inc: &Incident) {
         for s in &inc.service_idx {
             if let Some(v) = self.by_service.get_mut(s) {
                 v.retain(|x| *x != id);
@@ -563,6 +863,14 @@ impl Correlator {
                 }
             }
         }
+    }
+
+    /// Drops a resolved incident and everything that points at it.
+    fn forget(&mut self, id: IncidentId) {
+        let Some(inc) = self.incidents.remove(&id) else {
+            return;
+        };
+        self.unindex(id, &inc);
         self.rule_groups.retain(|_, x| *x != id);
         for fp in &inc.fingerprints {
             if self

@@ -1,6 +1,8 @@
 //! Why an alert, a topology or a rule set was refused. Each variant names what was wrong so the
 //! API can answer 4xx with it.
 
+use crate::incident::IncidentId;
+
 /// An alert the correlator refuses; nothing else is affected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AlertError {
@@ -56,4 +58,30 @@ pub enum RuleError {
     /// A rule without a name.
     #[error("rule number {0} has an empty name")]
     EmptyName(usize),
+}
+
+/// An operator's merge or split the correlator refuses; nothing is changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OperatorError {
+    /// No such incident is remembered (never was, or resolved and forgotten).
+    #[error("incident {0} is not known to correlation")]
+    UnknownIncident(IncidentId),
+    /// An incident merged into itself.
+    #[error("an incident cannot be merged into itself")]
+    SameIncident,
+    /// The incident is resolved (or merged away) and takes no more changes.
+    #[error("incident {0} is resolved")]
+    Resolved(IncidentId),
+    /// A split naming no alert.
+    #[error("nothing to split off: name at least one alert")]
+    NothingToSplit,
+    /// A split naming every alert of the incident (that is the incident itself).
+    #[error("cannot split off every alert of incident {0}: at least one must stay")]
+    SplitsAll(IncidentId),
+    /// A split naming an alert that is not in the incident.
+    #[error("alert `{fingerprint}` is not in incident {incident}")]
+    UnknownAlert {
+        fingerprint: String,
+        incident: IncidentId,
+    },
 }

@@ -192,4 +192,49 @@ impl Incident {
             }
         }
     }
+
+    /// Takes in everything incident `other` holds (an operator's merge), leaving it empty.
+    pub(crate) fn absorb_incident(&mut self, other: &mut Incident) {
+        self.alerts = self.alerts.saturating_add(other.alerts);
+        self.started_at = self.started_at.min(other.started_at);
+        self.grew_at = self.grew_at.max(other.grew_at);
+        self.severity = self.severity.max(other.severity);
+        self.fingerprints.append(&mut other.fingerprints);
+        self.services.append(&mut other.services);
+        self.instances.append(&mut other.instances);
+        self.teams.append(&mut other.teams);
+        self.flapping.append(&mut other.flapping);
+        for i in other.service_idx.drain(..) {
+            if !self.service_idx.contains(&i) {
+                self.service_idx.push(i);
+            }
+        }
+        for k in other.kinds.drain(..) {
+            if !self.kinds.contains(&k) && self.kinds.len() < MAX_KINDS {
+                self.kinds.push(k);
+            }
+        }
+        for (p, n) in other.pairs.drain() {
+            if let Some(c) = self.pairs.get_mut(&p) {
+                *c = c.saturating_add(n);
+            } else if self.pairs.len() < MAX_PAIRS {
+                self.pairs.insert(p, n);
+            }
+        }
+        for t in other.tokens.drain() {
+            if self.tokens.len() < MAX_TOKENS {
+                self.tokens.insert(t);
+            }
+        }
+        self.firing.extend(other.firing.drain());
+        self.quiet_since = match (self.is_firing(), self.quiet_since, other.quiet_since) {
+            (true, _, _) => None,
+            (false, a, b) => a.max(b),
+        };
+        other.alerts = 0;
+        other.services.clear();
+        other.instances.clear();
+        other.teams.clear();
+        other.quiet_since = None;
+    }
 }

@@ -5,23 +5,50 @@
 //! in their simplest form: for a kind `a` seen in `n(a)` past incidents, `n(a, b) / n(a)` is
 //! how often an incident with `a` also held `b`. A kind that keeps arriving alone (a flaky
 //! probe) learns a low affinity to everything and stops being pulled into real incidents.
+//!
+//! Operators' merges and splits are verdicts on pairs of kinds ("these belong together", "these
+//! do not"). They are kept apart from the counts and decide a pair outright: an explicit
+//! judgement outranks what the correlator inferred from its own groupings, as user rules outrank
+//! learned grouping. The incidents they leave behind are learned as usual when they resolve.
 
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
 
 /// Past incidents a kind must be seen in before its affinity is trusted at all.
 const MIN_SUPPORT: u32 = 2;
 /// Most distinct kinds kept; beyond it new kinds are not learned (old knowledge is kept).
 const MAX_KINDS: usize = 100_000;
+/// Most pairs with an operator's verdict kept; beyond it new pairs are not recorded.
+const MAX_VERDICTS: usize = 100_000;
+/// Most kinds on either side of one merge or split whose pairs are recorded: an incident of
+/// hundreds of kinds says little about any one pair, and its pairs would crowd out the rest.
+const MAX_VERDICT_SIDE: usize = 64;
 
-/// Learned co-occurrence of alert kinds. Cheap to clone; merge and split decisions of operators
-/// are learned the same way as resolved incidents, through [`CoOccurrence::learn`].
-#[derive(Debug, Clone, Default)]
+/// Operators' decisions about one pair of kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Verdict {
+    /// Merges that put the two together.
+    together: u32,
+    /// Splits that took one away from the other.
+    apart: u32,
+}
+
+/// Learned co-occurrence of alert kinds, and operators' verdicts on pairs of them
+/// ([`CoOccurrence::together`], [`CoOccurrence::apart`]). Serialisable, to survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Saved", try_from = "Saved")]
 pub struct CoOccurrence {
     ids: HashMap<String, u32>,
     seen: Vec<u32>,
     /// Per kind: past incidents holding it together with at least one other kind.
     grouped: Vec<u32>,
     joint: HashMap<(u32, u32), u32>,
+    verdicts: HashMap<(u32, u32), Verdict>,
+}
+
+fn pair(a: u32, b: u32) -> (u32, u32) {
+    if a < b { (a, b) } else { (b, a) }
 }
 
 impl CoOccurrence {
@@ -75,6 +102,61 @@ impl CoOccurrence {
         }
     }
 
+    /// An operator merged incidents holding kinds `a` and `b`: every kind of one belongs with
+    /// every kind of the other.
+    pub fn together<S: AsRef<str>>(&mut self, a: &[S], b: &[S]) {
+        let (a, b) = (self.intern_all(a), self.intern_all(b));
+        self.verdict_ids(&a, &b, true);
+    }
+
+    /// An operator split alerts of kinds `a` off an incident whose other alerts are of kinds
+    /// `b`: none of one belongs with any of the other. A kind on both sides is left out.
+    pub fn apart<S: AsRef<str>>(&mut self, a: &[S], b: &[S]) {
+        let (a, b) = (self.intern_all(a), self.intern_all(b));
+        self.verdict_ids(&a, &b, false);
+    }
+
+    fn intern_all<S: AsRef<str>>(&mut self, kinds: &[S]) -> Vec<u32> {
+        kinds
+            .iter()
+            .filter_map(|k| self.intern(k.as_ref()))
+            .collect()
+    }
+
+    pub(crate) fn verdict_ids(&mut self, a: &[u32], b: &[u32], together: bool) {
+        let side = |x: &[u32], other: &[u32]| {
+            let mut v: Vec<u32> = x
+                .iter()
+                .copied()
+                .filter(|k| together || !other.contains(k))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (a, b) = (side(a, b), side(b, a));
+        if a.len() > MAX_VERDICT_SIDE || b.len() > MAX_VERDICT_SIDE {
+            return;
+        }
+        for &x in &a {
+            for &y in &b {
+                if x == y {
+                    continue;
+                }
+                let key = pair(x, y);
+                if !self.verdicts.contains_key(&key) && self.verdicts.len() >= MAX_VERDICTS {
+                    continue;
+                }
+                let v = self.verdicts.entry(key).or_default();
+                if together {
+                    v.together = v.together.saturating_add(1);
+                } else {
+                    v.apart = v.apart.saturating_add(1);
+                }
+            }
+        }
+    }
+
     /// Number of past incidents learned that held `kind`.
     pub fn support(&self, kind: &str) -> u32 {
         self.ids
@@ -97,7 +179,22 @@ impl CoOccurrence {
     /// incident with one of the group's kinds and how often it shared one with anything: a
     /// symptom seen in many kinds of incident (errors at the front end) is no less likely to
     /// belong because this particular pairing is new; a kind that always stood alone is.
+    /// An operator's verdict on `a` and a kind of the group decides with full confidence: the
+    /// share of merges among the decisions on that pair, the most favourable pair if several.
     pub(crate) fn affinity(&self, a: u32, group: &[u32]) -> Option<(f32, f32)> {
+        if !self.verdicts.is_empty() {
+            let judged = group
+                .iter()
+                .filter(|&&b| b != a)
+                .filter_map(|&b| self.verdicts.get(&pair(a, b)))
+                .map(|v| v.together as f32 / (v.together as f32 + v.apart as f32).max(1.0))
+                .fold(None, |best: Option<f32>, p| {
+                    Some(best.map_or(p, |b| b.max(p)))
+                });
+            if let Some(p) = judged {
+                return Some((p, 1.0));
+            }
+        }
         let n = self.seen.get(a as usize).copied().unwrap_or(0);
         if n < MIN_SUPPORT {
             return None;
@@ -108,8 +205,7 @@ impl CoOccurrence {
                 if b == a {
                     n
                 } else {
-                    let key = if a < b { (a, b) } else { (b, a) };
-                    self.joint.get(&key).copied().unwrap_or(0)
+                    self.joint.get(&pair(a, b)).copied().unwrap_or(0)
                 }
             })
             .max()
@@ -118,6 +214,91 @@ impl CoOccurrence {
         let p = (best.max(grouped) as f32 / n as f32).min(1.0);
         let confidence = n as f32 / (n as f32 + 2.0);
         Some((p, confidence))
+    }
+}
+
+/// The stored form: kinds by id, per-kind counts, and pairs as `[a, b, n]` lists (JSON has no
+/// tuple keys). Read back only if every id is in range, so a damaged file cannot index out of
+/// bounds later.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    kinds: Vec<String>,
+    seen: Vec<u32>,
+    grouped: Vec<u32>,
+    joint: Vec<[u32; 3]>,
+    #[serde(default)]
+    verdicts: Vec<[u32; 4]>,
+}
+
+impl From<CoOccurrence> for Saved {
+    fn from(c: CoOccurrence) -> Self {
+        let mut kinds = vec![String::new(); c.seen.len()];
+        for (k, id) in c.ids {
+            if let Some(slot) = kinds.get_mut(id as usize) {
+                *slot = k;
+            }
+        }
+        let mut joint: Vec<[u32; 3]> = c.joint.into_iter().map(|((a, b), n)| [a, b, n]).collect();
+        joint.sort_unstable();
+        let mut verdicts: Vec<[u32; 4]> = c
+            .verdicts
+            .into_iter()
+            .map(|((a, b), v)| [a, b, v.together, v.apart])
+            .collect();
+        verdicts.sort_unstable();
+        Saved {
+            kinds,
+            seen: c.seen,
+            grouped: c.grouped,
+            joint,
+            verdicts,
+        }
+    }
+}
+
+impl TryFrom<Saved> for CoOccurrence {
+    type Error = String;
+
+    fn try_from(s: Saved) -> Result<Self, String> {
+        let n = s.kinds.len();
+        if s.seen.len() != n || s.grouped.len() != n {
+            return Err(format!(
+                "{n} kinds but {} seen and {} grouped counts",
+                s.seen.len(),
+                s.grouped.len()
+            ));
+        }
+        if n > MAX_KINDS {
+            return Err(format!("{n} kinds, more than the limit of {MAX_KINDS}"));
+        }
+        let mut ids = HashMap::with_capacity(n);
+        for (i, k) in s.kinds.into_iter().enumerate() {
+            if ids.insert(k, i as u32).is_some() {
+                return Err(format!("kind number {i} is listed twice"));
+            }
+        }
+        let check = |a: u32, b: u32| {
+            if (a as usize) < n && (b as usize) < n && a != b {
+                Ok(pair(a, b))
+            } else {
+                Err(format!("pair ({a}, {b}) names no two distinct kinds"))
+            }
+        };
+        let mut joint = HashMap::with_capacity(s.joint.len());
+        for [a, b, c] in s.joint {
+            joint.insert(check(a, b)?, c);
+        }
+        let mut verdicts = HashMap::with_capacity(s.verdicts.len());
+        for [a, b, together, apart] in s.verdicts.into_iter().take(MAX_VERDICTS) {
+            verdicts.insert(check(a, b)?, Verdict { together, apart });
+        }
+        Ok(CoOccurrence {
+            ids,
+            seen: s.seen,
+            grouped: s.grouped,
+            joint,
+            verdicts,
+        })
     }
 }
 
@@ -140,5 +321,49 @@ mod tests {
         c.learn(&["HighErrorRate@api", "Other@x"]);
         let (a, b) = (c.ids["HighErrorRate@api"], c.ids["ProbeFailed@status"]);
         assert_eq!(c.affinity(a, &[b]).map(|x| x.0), Some(1.0));
+    }
+
+    #[test]
+    fn an_operators_verdict_decides_a_pair() {
+        let mut c = CoOccurrence::default();
+        for _ in 0..5 {
+            c.learn(&["HighLatency@api", "SlowQueries@db"]);
+        }
+        let (a, b) = (c.ids["HighLatency@api"], c.ids["SlowQueries@db"]);
+        assert_eq!(c.affinity(a, &[b]), Some((1.0, 5.0 / 7.0)));
+        // A split outweighs any number of incidents the correlator formed itself …
+        c.apart(&["SlowQueries@db"], &["HighLatency@api"]);
+        assert_eq!(c.affinity(a, &[b]), Some((0.0, 1.0)));
+        // … and a merge after it takes it half back.
+        c.together(&["SlowQueries@db"], &["HighLatency@api"]);
+        assert_eq!(c.affinity(b, &[a]), Some((0.5, 1.0)));
+        // A kind on both sides of a split went both ways: it says nothing about any pair.
+        c.apart(&["X@x", "HighLatency@api"], &["HighLatency@api"]);
+        let x = c.ids["X@x"];
+        assert_eq!(c.affinity(x, &[a]), None);
+        assert_eq!(c.verdicts.len(), 1);
+        // Before any support, a merge alone is enough to be trusted.
+        c.together(&["New@n"], &["Other@o"]);
+        let (n, o) = (c.ids["New@n"], c.ids["Other@o"]);
+        assert_eq!(c.affinity(n, &[o]), Some((1.0, 1.0)));
+    }
+
+    #[test]
+    fn the_stored_form_reads_back_and_refuses_damage() {
+        let mut c = CoOccurrence::default();
+        c.learn(&["A@a", "B@b"]);
+        c.learn(&["C@c"]);
+        c.apart(&["C@c"], &["A@a"]);
+        let json = serde_json::to_string(&c).unwrap();
+        let back: CoOccurrence = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+        for bad in [
+            r#"{"kinds":["a"],"seen":[1,2],"grouped":[1],"joint":[]}"#,
+            r#"{"kinds":["a","b"],"seen":[1,1],"grouped":[1,1],"joint":[[0,7,1]]}"#,
+            r#"{"kinds":["a","a"],"seen":[1,1],"grouped":[1,1],"joint":[]}"#,
+            r#"{"kinds":["a","b"],"seen":[1,1],"grouped":[1,1],"joint":[],"verdicts":[[1,1,1,0]]}"#,
+        ] {
+            assert!(serde_json::from_str::<CoOccurrence>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -5,7 +5,9 @@
 //! [`Change`]s it caused (an incident opened, grew, changed priority or resolved). Grouping
 //! combines time proximity, the service [`Topology`], label and text similarity and
 //! co-occurrence learned from past incidents ([`CoOccurrence`]); user [`Rules`] take precedence
-//! and can be replayed over past alerts with [`preview`]. [`triage`] turns an incident into a
+//! and can be replayed over past alerts with [`preview`]. Operators' merges and splits
+//! ([`Correlator::merge`], [`Correlator::split`]) move the correlator's own state and are learned
+//! as verdicts on pairs of kinds. [`triage`] turns an incident into a
 //! [`Priority`] with the reasons for it.
 //!
 //! This crate does not decode wire formats, store anything, notify anyone or serve HTTP: the
@@ -28,8 +30,8 @@ mod topology;
 mod triage;
 
 pub use alert::{Alert, AlertStatus, Limits, Millis, fingerprint};
-pub use correlator::{Config, Correlator, Outcome};
-pub use error::{AlertError, RuleError, TopologyError};
+pub use correlator::{Config, Correlator, Outcome, Placement};
+pub use error::{AlertError, OperatorError, RuleError, TopologyError};
 pub use incident::{Change, Incident, IncidentId, IncidentState};
 pub use learn::CoOccurrence;
 pub use preview::{Preview, RulePreview, preview};

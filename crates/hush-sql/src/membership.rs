@@ -91,6 +91,36 @@ impl SqlStore {
         Ok(n == 1)
     }
 
+    /// Removes each of `alerts` from incident `incident` in one transaction (an operator's
+    /// merge or split moves many at once); returns how many were members.
+    pub async fn detach_alerts(&self, incident: Uuid, alerts: &[Uuid]) -> Result<u64, SqlError> {
+        const ROWS: usize = 1_000;
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let incident = incident.to_string();
+        let n = with_pool!(self, pool => {
+            let mut tx = pool.begin().await.op("begin membership removal")?;
+            let mut n = 0;
+            for chunk in alerts.chunks(ROWS) {
+                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "DELETE FROM incident_alerts WHERE incident_id = $1 AND alert_id IN ({})",
+                    marks.join(", ")
+                );
+                // Only placeholders are generated; every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&incident);
+                for a in chunk {
+                    q = q.bind(a.to_string());
+                }
+                n += q.execute(&mut *tx).await.op("detach alerts")?.rows_affected();
+            }
+            tx.commit().await.op("commit membership removal")?;
+            n
+        });
+        Ok(n)
+    }
+
     /// The alerts of incident `incident`, in the order they joined.
     pub async fn incident_alerts(&self, incident: Uuid) -> Result<Vec<Alert>, SqlError> {
         let sql = format!(

@@ -1,12 +1,13 @@
-// One incident: summary, operator actions (only for roles allowed), root-cause hypotheses
-// with evidence charts, the topology neighbourhood of the suspect, suggested runbooks (dry-run
-// and approve for roles allowed), related logs and the timeline.
+// One incident: summary, operator actions (only for roles allowed: acknowledge, resolve, notes,
+// merge into another incident, split alerts off into a new one), root-cause hypotheses with
+// evidence charts, the topology neighbourhood of the suspect, suggested runbooks (dry-run and
+// approve for roles allowed), related logs and the timeline.
 import { h, mount, panel, empty, failure, prio, stateBadge, fmtTime, labelsText } from '../dom.js';
 import { api, list, subscribe } from '../api.js';
 import { incident } from '../model.js';
 import { anomalyChart, deviationChart } from '../evidence.js';
 import { graphSvg, normaliseGraph, neighbourhood, fetchTopology } from '../graph.js';
-import { session, onLeave } from '../state.js';
+import { session, onLeave, navigate } from '../state.js';
 import { runbooksBody } from '../runbooks.js';
 
 export async function incidentPage(id) {
@@ -27,6 +28,7 @@ export async function incidentPage(id) {
   const page = h('div', { class: 'incident' },
     header(inc),
     session.can('operator') ? actions(inc) : null,
+    session.can('operator') ? await regroupPanel(inc) : null,
     h('div', { class: 'grid' },
       await hypotheses(inc),
       topologyPanel(inc, topo),
@@ -50,6 +52,7 @@ function header(i) {
       i.resolved ? h('span', { class: 'muted' }, ` · resolved ${fmtTime(i.resolved)}`) : null,
       i.alerts !== null ? h('span', { class: 'muted' }, ` · ${i.alerts} alerts`) : null,
       i.assignee ? h('span', { class: 'muted' }, ` · assigned to ${i.assignee}`) : null),
+    i.raw.mergedInto ? h('p', { id: 'merged-into' }, 'Merged into ', h('a', { href: `/incidents/${encodeURIComponent(String(i.raw.mergedInto))}` }, String(i.raw.mergedInto)), '.') : null,
     i.services.length ? h('p', {}, 'Services: ', i.services.map((s, n) => [n ? ', ' : '', h('code', {}, s)])) : null);
 }
 
@@ -69,6 +72,50 @@ function actions(i) {
     h('form', { class: 'note', onsubmit: (e) => { e.preventDefault(); if (note.value.trim()) send({ note: note.value.trim() }); } },
       note, h('button', { type: 'submit', 'data-action': 'note' }, 'Add note')),
     status);
+}
+
+/**
+ * Merge into another open incident, or split ticked alerts off into a new one, through
+ * POST /api/v1/incidents/{id}/merge and …/split. Shown to operators while the incident is
+ * neither resolved nor merged; each goes to the incident that holds the alerts afterwards.
+ */
+async function regroupPanel(i) {
+  if (i.state === 'resolved' || i.raw.mergedInto) return null;
+  const enc = encodeURIComponent(i.id);
+  const status = h('p', { class: 'muted', role: 'status', id: 'regroup-status' });
+  const refused = (what, r) => mount(status, h('span', { class: 'error' }, `${what} refused (${r.status || 'network'}): ${r.error || ''}`));
+  const lists = await Promise.all(['open', 'acknowledged'].map((st) => api(`/api/v1/incidents?state=${st}&limit=200`)));
+  const others = lists.flatMap((r) => (r.ok ? list(r, 'incidents') : [])).map(incident).filter((o) => o && o.id && o.id !== i.id);
+  const target = h('select', { id: 'merge-target', 'aria-label': 'Incident to merge into' },
+    others.map((o) => h('option', { value: o.id }, `${o.priority} · ${o.title} · ${o.alerts ?? '?'} alerts · opened ${fmtTime(o.opened)}`)));
+  const merge = others.length
+    ? h('form', { class: 'regroup-row', onsubmit: async (e) => {
+      e.preventDefault();
+      const into = target.value;
+      if (!into) return;
+      const r = await api(`/api/v1/incidents/${enc}/merge`, { method: 'POST', body: { into } });
+      if (r.ok) navigate(`/incidents/${encodeURIComponent(into)}`);
+      else refused('Merge', r);
+    } }, h('label', {}, 'Merge this incident into ', target), ' ', h('button', { type: 'submit', 'data-action': 'merge' }, 'Merge'))
+    : h('p', { class: 'muted' }, 'No other open incident to merge this one into.');
+  const boxes = i.members.map((a) => ({ a, box: h('input', { type: 'checkbox', 'data-fingerprint': String(a.fingerprint ?? '') }) }));
+  const split = boxes.length > 1
+    ? h('form', { onsubmit: async (e) => {
+      e.preventDefault();
+      const alerts = boxes.filter((b) => b.box.checked).map((b) => String(b.a.fingerprint));
+      if (!alerts.length) { mount(status, 'Tick the alerts to split off.'); return; }
+      if (alerts.length === boxes.length) { mount(status, 'At least one alert must stay in this incident.'); return; }
+      const r = await api(`/api/v1/incidents/${enc}/split`, { method: 'POST', body: { alerts } });
+      if (r.ok && r.data && r.data.new) navigate(`/incidents/${encodeURIComponent(String(r.data.new.id))}`);
+      else refused('Split', r);
+    } },
+    h('p', {}, 'Split the ticked alerts off into a new incident:'),
+    h('ul', { class: 'list split-alerts' }, boxes.map(({ a, box }) => h('li', { class: 'row' },
+      h('label', {}, box, ' ', h('strong', {}, String(a.name ?? a.fingerprint ?? '')), ' ', h('span', { class: 'muted' }, String(a.status ?? '')),
+        h('div', { class: 'details' }, labelsText(a.labels)))))),
+    h('button', { type: 'submit', 'data-action': 'split' }, 'Split off'))
+    : h('p', { class: 'muted' }, 'One alert: nothing to split off.');
+  return panel('Merge and split', h('div', { id: 'regroup' }, merge, split, status));
 }
 
 async function hypotheses(i) {

@@ -58,6 +58,7 @@ enum Reply<T> {
     Ok(T),
     Invalid(String),
     NotFound(Uuid),
+    Conflict(String),
     Unavailable,
     Internal(String),
 }
@@ -68,6 +69,7 @@ impl<T> From<Result<T, IncidentError>> for Reply<T> {
             Ok(v) => Reply::Ok(v),
             Err(IncidentError::Invalid(m)) => Reply::Invalid(m),
             Err(IncidentError::NotFound(id)) => Reply::NotFound(id),
+            Err(IncidentError::Conflict(m)) => Reply::Conflict(m),
             // The leader stepped down meanwhile: the client retries against the next one.
             Err(IncidentError::Unavailable | IncidentError::NoLeader) => Reply::Unavailable,
             Err(IncidentError::Internal(m)) => Reply::Internal(m),
@@ -81,6 +83,7 @@ impl<T> From<Reply<T>> for Result<T, IncidentError> {
             Reply::Ok(v) => Ok(v),
             Reply::Invalid(m) => Err(IncidentError::Invalid(m)),
             Reply::NotFound(id) => Err(IncidentError::NotFound(id)),
+            Reply::Conflict(m) => Err(IncidentError::Conflict(m)),
             Reply::Unavailable => Err(IncidentError::NoLeader),
             Reply::Internal(m) => Err(IncidentError::Internal(m)),
         }

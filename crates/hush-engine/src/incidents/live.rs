@@ -40,18 +40,20 @@ pub(crate) struct Live {
     /// [`Live::flush`]: a storm of alerts into one incident costs one update of it per batch,
     /// not one per alert.
     pub(super) pending: Pending,
+    /// Learned co-occurrence changed since it was last saved.
+    pub(super) learned_changed: bool,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     /// Incidents that grew or changed priority, with the kind of change to report.
-    dirty: std::collections::BTreeMap<IncidentId, &'static str>,
+    pub(super) dirty: std::collections::BTreeMap<IncidentId, &'static str>,
     /// Memberships to write: (incident, alert row, at).
-    attach: Vec<(Uuid, Uuid, i64)>,
+    pub(super) attach: Vec<(Uuid, Uuid, i64)>,
     /// Row ids of the alerts stored in this batch, by fingerprint.
-    rows: HashMap<String, Uuid>,
+    pub(super) rows: HashMap<String, Uuid>,
     /// Incidents whose root cause may need naming (opened or grew).
-    explain: std::collections::BTreeSet<IncidentId>,
+    pub(super) explain: std::collections::BTreeSet<IncidentId>,
     /// Incidents opened in this batch, under the ids already given out.
     create: Vec<(Uuid, NewIncident)>,
 }
@@ -60,29 +62,32 @@ pub(super) struct Pending {
 /// with the one at hand (group commit) up to this many alerts.
 const BATCH_ALERTS: usize = 5_000;
 
+/// Where the answer to one request of alerts goes.
+type AlertReply = tokio::sync::oneshot::Sender<Result<Vec<Accepted>, IncidentError>>;
+
 /// One request's alerts waiting in a batch.
 struct Request {
     alerts: Vec<Alert>,
     rows: Vec<NewAlert>,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<Accepted>, IncidentError>>,
+    reply: AlertReply,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Members {
-    names: std::collections::BTreeSet<String>,
+    pub(super) names: std::collections::BTreeSet<String>,
     /// `None` until the first alert joins.
-    common: Option<std::collections::BTreeMap<String, String>>,
+    pub(super) common: Option<std::collections::BTreeMap<String, String>>,
     /// The earliest episode starts of its alerts (root-cause onset), at most [`MEMBER_KEEP`].
-    starts: std::collections::BTreeSet<i64>,
+    pub(super) starts: std::collections::BTreeSet<i64>,
     /// The nodes its node-level alerts name (they carry no service), at most [`MEMBER_KEEP`].
-    nodes: std::collections::BTreeSet<String>,
+    pub(super) nodes: std::collections::BTreeSet<String>,
 }
 
 /// Bound on the starts and nodes kept per incident: analysis needs the earliest onsets and
 /// the nodes involved, not every one of a storm's thousands.
-const MEMBER_KEEP: usize = 256;
+pub(super) const MEMBER_KEEP: usize = 256;
 
-fn db_err(e: hush_sql::SqlError) -> IncidentError {
+pub(super) fn db_err(e: hush_sql::SqlError) -> IncidentError {
     IncidentError::Internal(e.to_string())
 }
 
@@ -101,7 +106,7 @@ pub(crate) async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut live = loop {
-        match Live::rebuild(engine.clone()).await {
+        match Live::rebuild(engine.clone(), None).await {
             Ok(l) => break l,
             Err(e) => {
                 tracing::error!(error = %e, "rebuilding incidents from the database failed; retrying");
@@ -142,16 +147,17 @@ pub(crate) async fn serve(
                     }
                 }
                 Some(c) => live.command(c).await,
-                None => return,
+                None => break,
             },
             _ = tick.tick() => {
                 if let Err(e) = live.tick().await {
                     tracing::error!(error = %e, "incident upkeep failed");
                 }
             }
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
     }
+    live.save_learned().await;
 }
 
 impl Live {
@@ -200,6 +206,24 @@ impl Live {
                 let r = self.patch(id, patch, &actor).await;
                 let _ = reply.send(r);
             }
+            Command::Merge {
+                id,
+                into,
+                actor,
+                reply,
+            } => {
+                let r = self.merge(id, into, &actor).await;
+                let _ = reply.send(r);
+            }
+            Command::Split {
+                id,
+                alerts,
+                actor,
+                reply,
+            } => {
+                let r = self.split(id, alerts, &actor).await;
+                let _ = reply.send(r);
+            }
         }
     }
 
@@ -213,7 +237,8 @@ impl Live {
         if !same {
             // A new topology changes how alerts relate; the correlator is rebuilt over it from
             // the stored open incidents, as at start.
-            let rebuilt = Live::rebuild(self.engine.clone())
+            let learned = self.corr.learned().clone();
+            let rebuilt = Live::rebuild(self.engine.clone(), Some(learned))
                 .await
                 .map_err(|e| IncidentError::Internal(e.to_string()))?;
             *self = rebuilt;
@@ -227,6 +252,9 @@ impl Live {
         if self.ticks.is_multiple_of(60) {
             let corr = &self.corr;
             self.ids.retain(|k, _| corr.incident(*k).is_some());
+            if self.learned_changed {
+                self.save_learned().await;
+            }
         }
         Ok(())
     }
@@ -278,6 +306,7 @@ impl Live {
                     let _ = r.reply.send(Err(match &e {
                         IncidentError::Invalid(_) => IncidentError::Invalid(text.clone()),
                         IncidentError::NotFound(id) => IncidentError::NotFound(*id),
+                        IncidentError::Conflict(_) => IncidentError::Conflict(text.clone()),
                         IncidentError::Unavailable => IncidentError::Unavailable,
                         IncidentError::NoLeader => IncidentError::NoLeader,
                         IncidentError::Internal(_) => IncidentError::Internal(text.clone()),
@@ -424,6 +453,8 @@ impl Live {
                     self.sync(incident, "flapping", None, now).await?
                 }
                 Change::Resolved { incident, at } => {
+                    // The correlator learned the incident's kinds as it resolved.
+                    self.learned_changed = true;
                     self.write_opened(now).await?;
                     self.pending.dirty.remove(&incident);
                     self.sync(incident, "resolved", Some(IncidentState::Resolved), at)
@@ -558,7 +589,7 @@ impl Live {
     }
 
     /// Brings the stored incident in line with the correlator's, optionally moving its state.
-    async fn sync(
+    pub(super) async fn sync(
         &mut self,
         id: IncidentId,
         kind: &'static str,
@@ -687,7 +718,7 @@ impl Live {
         Ok(row)
     }
 
-    async fn audit(
+    pub(super) async fn audit(
         &self,
         actor: &str,
         action: &str,
@@ -709,7 +740,7 @@ impl Live {
         Ok(())
     }
 
-    fn emit(&self, kind: &'static str, row: &hush_sql::Incident, at: i64) {
+    pub(super) fn emit(&self, kind: &'static str, row: &hush_sql::Incident, at: i64) {
         let alerts = row
             .payload
             .get("alerts")
@@ -805,6 +836,7 @@ fn payload(inc: &hush_correlate::Incident, old: &Value, members: Option<&Members
         "rule": inc.rule,
         "assignee": old.get("assignee").cloned().unwrap_or(Value::Null),
         "root_cause": old.get("root_cause").cloned().unwrap_or(Value::Null),
+        "merged_into": old.get("merged_into").cloned().unwrap_or(Value::Null),
     })
 }
 

@@ -5,13 +5,17 @@
 //!
 //! One task owns the correlator and is the only writer of incidents, so an operator's
 //! acknowledgement and the engine's growth of the same incident cannot overwrite each other:
-//! operator changes are sent to the task as commands too.
+//! operator changes are sent to the task as commands too, merges and splits included: they move
+//! the correlator's own state, so correlation follows an operator's grouping from then on.
 //!
 //! At start the task rebuilds the correlator from the database: the alerts of every incident
-//! not yet resolved are replayed in the order they arrived, so a restart keeps open incidents
-//! and keeps growing them.
+//! not yet resolved are replayed in the order they arrived, each into the stored incident it
+//! belongs to, so a restart keeps open incidents as they are (operators' merges and splits
+//! included) and keeps growing them. What the correlator learned (co-occurrence, operators'
+//! verdicts) is saved in `data_dir/correlation.json` and read back.
 
 mod live;
+mod regroup;
 mod reload;
 
 use hush_correlate::Alert;
@@ -67,6 +71,10 @@ pub enum IncidentError {
     Invalid(String),
     #[error("incident `{0}` not found")]
     NotFound(Uuid),
+    /// The incident's state does not allow the change (resolved, merged away); nothing was
+    /// changed.
+    #[error("{0}")]
+    Conflict(String),
     /// The task is stopping or gone.
     #[error("incident processing is not running")]
     Unavailable,
@@ -103,11 +111,36 @@ pub struct Patch {
     pub note: Option<String>,
 }
 
+/// `POST /api/v1/incidents/{id}/merge`: this incident's alerts move into `into`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// The incident that stays.
+    pub into: Uuid,
+}
+
+/// `POST /api/v1/incidents/{id}/split`: these alerts (fingerprints) leave the incident and form
+/// a new one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    pub alerts: Vec<String>,
+}
+
+/// What a merge or split left: the incident operated on and the other one (the merge's
+/// target, the split's new incident).
+#[derive(Debug, Clone)]
+pub struct Regrouped {
+    pub incident: hush_sql::Incident,
+    pub other: hush_sql::Incident,
+}
+
 /// A change the live stream reports (`GET /api/v1/incidents/stream`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IncidentEvent {
     /// `opened`, `grew`, `reprioritised`, `flapping`, `resolved`, `reopened`, `acknowledged`,
-    /// `assigned`, `note`.
+    /// `assigned`, `note`, `merged` (this incident was merged into another, which grew),
+    /// `split` (alerts left this incident for a new one, which opened).
     pub kind: &'static str,
     pub incident: Uuid,
     pub state: String,
@@ -130,6 +163,18 @@ pub(crate) enum Command {
         patch: Patch,
         actor: String,
         reply: oneshot::Sender<Result<hush_sql::Incident, IncidentError>>,
+    },
+    Merge {
+        id: Uuid,
+        into: Uuid,
+        actor: String,
+        reply: oneshot::Sender<Result<Regrouped, IncidentError>>,
+    },
+    Split {
+        id: Uuid,
+        alerts: Vec<String>,
+        actor: String,
+        reply: oneshot::Sender<Result<Regrouped, IncidentError>>,
     },
 }
 
@@ -196,6 +241,48 @@ impl Incidents {
         rx.await.map_err(|_| IncidentError::Unavailable)?
     }
 
+    /// Merges incident `id` into `into` through the task: `id`'s alerts move to `into`, and `id`
+    /// resolves, marked `merged_into`.
+    pub async fn merge(
+        &self,
+        id: Uuid,
+        into: Uuid,
+        actor: String,
+    ) -> Result<Regrouped, IncidentError> {
+        let (reply, rx) = oneshot::channel();
+        let tx = self.tx.lock().clone();
+        tx.send(Command::Merge {
+            id,
+            into,
+            actor,
+            reply,
+        })
+        .await
+        .map_err(|_| IncidentError::Unavailable)?;
+        rx.await.map_err(|_| IncidentError::Unavailable)?
+    }
+
+    /// Splits the alerts `alerts` (fingerprints) off incident `id` into a new incident through
+    /// the task.
+    pub async fn split(
+        &self,
+        id: Uuid,
+        alerts: Vec<String>,
+        actor: String,
+    ) -> Result<Regrouped, IncidentError> {
+        let (reply, rx) = oneshot::channel();
+        let tx = self.tx.lock().clone();
+        tx.send(Command::Split {
+            id,
+            alerts,
+            actor,
+            reply,
+        })
+        .await
+        .map_err(|_| IncidentError::Unavailable)?;
+        rx.await.map_err(|_| IncidentError::Unavailable)?
+    }
+
     /// Live changes from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<IncidentEvent> {
         self.events.subscribe()
@@ -227,6 +314,9 @@ pub(crate) fn close_queue(rx: &mut mpsc::Receiver<Command>) {
                 let _ = reply.send(Err(IncidentError::NoLeader));
             }
             Command::Patch { reply, .. } => {
+                let _ = reply.send(Err(IncidentError::NoLeader));
+            }
+            Command::Merge { reply, .. } | Command::Split { reply, .. } => {
                 let _ = reply.send(Err(IncidentError::NoLeader));
             }
         }

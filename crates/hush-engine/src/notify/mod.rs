@@ -339,8 +339,9 @@ fn handle(
 ) {
     let kind = match ev.kind {
         "opened" => MessageKind::Opened,
-        "resolved" => MessageKind::Resolved,
-        "grew" | "reprioritised" | "reopened" => MessageKind::Updated,
+        // Merged into another incident: over as a problem of its own; the other one grew.
+        "resolved" | "merged" => MessageKind::Resolved,
+        "grew" | "reprioritised" | "reopened" | "split" => MessageKind::Updated,
         _ => return,
     };
     if let Some((pending, _)) = st.opening.get_mut(&ev.incident) {

@@ -141,3 +141,36 @@ fn rate_limit_drops_openings_past_the_window_but_never_a_resolve() {
         "the third opening is over the limit; the resolve still goes"
     );
 }
+
+#[test]
+fn a_merged_incident_is_closed_and_a_split_one_updated() {
+    let c = cfg(
+        "channels:\n  - {type: webhook, name: hook, url: 'http://127.0.0.1:1/'}\nopen_wait: 0s\nupdate_interval: 0s\n",
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let senders = HashMap::from([("hook".to_string(), tx)]);
+    let silences = Silences::default();
+    let mut st = State::default();
+    let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    for (kind, incident) in [("opened", a), ("opened", b), ("split", b), ("merged", a)] {
+        let ev = IncidentEvent {
+            kind,
+            incident,
+            ..event(&["api"], &[], "P2")
+        };
+        handle(&silences, &c, &mut st, &senders, ev, Duration::ZERO);
+    }
+    let mut got = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        got.push((m.kind, m.incident.incident));
+    }
+    assert_eq!(
+        got,
+        [
+            (MessageKind::Opened, a),
+            (MessageKind::Opened, b),
+            (MessageKind::Updated, b),
+            (MessageKind::Resolved, a),
+        ]
+    );
+}

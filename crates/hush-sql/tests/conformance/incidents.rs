@@ -369,6 +369,15 @@ async fn membership(store: &SqlStore) {
     assert!(!store.detach_alert(inc.id, a.id).await.unwrap());
     assert_eq!(store.incident_alerts(inc.id).await.unwrap().len(), 1);
     assert_eq!(store.alert_incidents(a.id).await.unwrap(), [other.id]);
-    store.detach_alert(other.id, b.id).await.unwrap();
-    store.detach_alert(other.id, c.id).await.unwrap();
+    // Batched removal: members counted, non-members ignored, other incidents untouched.
+    assert_eq!(
+        store
+            .detach_alerts(other.id, &[b.id, c.id, nobody])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.detach_alerts(other.id, &[]).await.unwrap(), 0);
+    assert_eq!(store.alert_incidents(a.id).await.unwrap(), [other.id]);
+    assert_eq!(store.incident_alerts(other.id).await.unwrap().len(), 1);
 }
