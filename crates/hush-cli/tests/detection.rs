@@ -19,13 +19,15 @@ fn level_shift_is_reported_with_an_explanation() {
     let _server = hush(
         dir.path(),
         port,
-        "detection:\n  enabled: true\n  series: ['{service=\"checkout\"}']\n",
+        "detection:\n  enabled: true\n  series: ['{service=\"checkout\"}']\nanomaly_alerts:\n  enabled: true\n",
     );
     let start = (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64)
-        - 3 * 3_600_000;
+        // The shift lands about now: an anomaly older than `anomaly_alerts.hold` when first
+        // seen pages no one.
+        - 601 * 15_000;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -75,5 +77,30 @@ fn level_shift_is_reported_with_an_explanation() {
         let j: J = c.get(&q).send().await.unwrap().json().await.unwrap();
         let score: f64 = j["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
         assert!(score > 0.5, "{j}");
+        // The anomaly becomes an alert of the incident pipeline (source `anomaly`), naming the
+        // series, and opens an incident; the weak flags of the control series raise none.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let alert = loop {
+            let j: J = c
+                .get(format!("http://127.0.0.1:{port}/api/v1/alerts?name=HushAnomaly"))
+                .send().await.unwrap().json().await.unwrap();
+            let list = j["data"].as_array().unwrap_or_else(|| panic!("{j}"));
+            if let Some(a) = list.iter().find(|a| a["labels"]["metric"] == "latency_ms") {
+                assert!(list.iter().all(|a| a["labels"]["metric"] != "steady_ms"), "{j}");
+                break a.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "no anomaly alert: {j}");
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        };
+        assert_eq!(alert["source"], "anomaly", "{alert}");
+        assert_eq!(alert["labels"]["service"], "checkout", "{alert}");
+        let j: J = c
+            .get(format!("http://127.0.0.1:{port}/api/v1/incidents"))
+            .send().await.unwrap().json().await.unwrap();
+        let list = j["data"].as_array().unwrap_or_else(|| panic!("{j}"));
+        assert!(
+            list.iter().any(|i| i["title"].as_str().unwrap_or("").contains("HushAnomaly")),
+            "no incident for the anomaly: {j}"
+        );
     });
 }

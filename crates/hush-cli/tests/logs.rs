@@ -303,7 +303,7 @@ fn now_ms() -> i64 {
 #[test]
 fn a_surge_of_a_known_error_template_is_a_log_anomaly_and_counts_are_series() {
     let dir = tempfile::tempdir().unwrap();
-    let s = start(dir.path(), "");
+    let s = start(dir.path(), "anomaly_alerts:\n  enabled: true\n");
     // Forty minutes of two timeouts a minute, then a minute with 120: sent as JSON lines with
     // their own timestamps so the test does not wait forty minutes.
     let now = now_ms() / 60_000 * 60_000;
@@ -361,6 +361,45 @@ fn a_surge_of_a_known_error_template_is_a_log_anomaly_and_counts_are_series() {
     assert_eq!(res.len(), 1, "{v}");
     assert_eq!(res[0]["metric"]["level"], "error");
     assert_eq!(res[0]["value"][1], "120");
+    // The surge became an alert of the incident pipeline; the template's first error line,
+    // forty minutes old when seen, pages no one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let alerts = loop {
+        let j = get(s.port, "/api/v1/alerts?source=anomaly");
+        let list = j["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{j}"))
+            .clone();
+        if !list.is_empty() {
+            break list;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log anomaly alerts: {j}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let by_name = |n: &str| {
+        alerts
+            .iter()
+            .find(|a| a["name"] == n)
+            .unwrap_or_else(|| panic!("no {n}: {alerts:?}"))
+    };
+    let surge = by_name("HushLogSurge");
+    assert_eq!(surge["status"], "firing", "{surge}");
+    assert_eq!(surge["labels"]["service"], "payments", "{surge}");
+    assert_eq!(
+        surge["annotations"]["template"],
+        "gateway timeout after <*> for order <*>"
+    );
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let j = get(s.port, "/api/v1/incidents");
+    let list = j["data"].as_array().unwrap_or_else(|| panic!("{j}"));
+    assert!(
+        list.iter()
+            .any(|i| i["title"].as_str().unwrap_or("").contains("HushLogSurge")),
+        "no incident for the surge: {j}"
+    );
 }
 
 #[test]

@@ -24,6 +24,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     pub scrape_configs: Vec<ScrapeConfig>,
     pub detection: DetectionConfig,
+    /// Hush's own metric and log anomalies as alerts into incidents.
+    pub anomaly_alerts: crate::anomaly_alerts::AnomalyAlertsConfig,
     pub database: DatabaseConfig,
     /// The service dependency graph (`services: [{name, type, team, criticality, dependsOn}]`),
     /// shared by correlation and RCA.
@@ -100,6 +102,7 @@ impl Default for Config {
             tls: None,
             scrape_configs: Vec::new(),
             detection: DetectionConfig::default(),
+            anomaly_alerts: Default::default(),
             database: DatabaseConfig::default(),
             topology_file: None,
             logs: crate::logs::LogsConfig::default(),
@@ -403,6 +406,12 @@ impl Config {
             path: path.into(),
             message,
         })?;
+        self.anomaly_alerts
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
         self.remediation
             .check()
             .map_err(|message| ConfigError::Invalid {

@@ -264,6 +264,25 @@ impl Detection {
         out
     }
 
+    /// Anomalies with an id from `id` on, oldest first (ids grow as they are found).
+    pub fn since(&self, id: u64) -> Vec<Anomaly> {
+        let st = self.state.lock();
+        let mut out: Vec<Anomaly> = st
+            .anomalies
+            .iter()
+            .rev()
+            .take_while(|a| a.id >= id)
+            .cloned()
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// The id the next anomaly will get.
+    pub fn next_id(&self) -> u64 {
+        self.state.lock().next_id
+    }
+
     /// The anomaly `id`, if still kept.
     pub fn get(&self, id: u64) -> Option<Anomaly> {
         let st = self.state.lock();

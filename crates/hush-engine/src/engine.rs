@@ -162,6 +162,12 @@ impl Engine {
             self.stop.subscribe(),
         )));
         tasks.extend(crate::logs::start(self, &self.stop));
+        if self.config.anomaly_alerts.enabled {
+            tasks.push(tokio::spawn(crate::anomaly_alerts::run(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
+        }
         if !self.config.capacity.resources.is_empty() {
             tasks.push(tokio::spawn(crate::capacity::run(
                 self.clone(),

@@ -4,6 +4,7 @@
 //! **Invariant:** every task it starts listens to one stop signal, and [`Engine::shutdown`]
 //! waits for them before the final WAL sync.
 
+pub mod anomaly_alerts;
 pub mod capacity;
 pub mod clock;
 pub mod cluster;

@@ -52,3 +52,18 @@ fn non_loopback_needs_tokens() {
     assert!(c.check_exposure(false).is_ok());
     assert_eq!(format!("{:?}", c.auth.tokens[0].token), "<secret>");
 }
+
+#[test]
+fn anomaly_alerts_are_off_by_default_and_checked() {
+    let c = parse("").unwrap();
+    assert!(!c.anomaly_alerts.enabled);
+    assert_eq!(c.anomaly_alerts.hold.0.as_secs(), 600);
+    let e = parse("anomaly_alerts:\n  min_score: 1.5\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("anomaly_alerts.min_score"), "{e}");
+    let e = parse("anomaly_alerts:\n  hold: 0s\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("anomaly_alerts.hold"), "{e}");
+}

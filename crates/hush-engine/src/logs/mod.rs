@@ -249,6 +249,24 @@ impl LogPipeline {
             .collect()
     }
 
+    /// Anomalies with an id from `id` on, oldest first (ids grow with time).
+    pub fn anomalies_since(&self, id: u64) -> Vec<LogAnomaly> {
+        let state = self.state.lock();
+        let mut out: Vec<LogAnomaly> = state
+            .anomalies()
+            .rev()
+            .take_while(|a| a.id >= id)
+            .cloned()
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// The id the next log anomaly will get.
+    pub fn next_anomaly_id(&self) -> u64 {
+        self.state.lock().next_anomaly_id()
+    }
+
     /// Counters for `GET /api/v1/log-stats`.
     pub fn stats(&self) -> serde_json::Value {
         let state = self.state.lock();

@@ -473,6 +473,11 @@ impl State {
         self.anomalies.iter()
     }
 
+    /// The id the next anomaly will get.
+    pub fn next_anomaly_id(&self) -> u64 {
+        self.next_anomaly
+    }
+
     pub fn template_count(&self) -> usize {
         self.miner.len()
     }
