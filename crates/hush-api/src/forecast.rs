@@ -63,7 +63,7 @@ pub async fn forecast(
     }
     let end = p.time("time", s.engine.clock.now_ms())?;
     let start = end.saturating_sub(lookback);
-    let v = evaluate(s, move |e| e.range(&query, start, end, step)).await?;
+    let (v, warnings) = evaluate(s, move |e| e.range(&query, start, end, step)).await?;
     let series = match v {
         Value::Matrix(m) => m,
         other => {
@@ -129,10 +129,14 @@ pub async fn forecast(
     })
     .await
     .map_err(|e| ApiError::internal("forecast", e))?;
-    Ok(Json(json!({
+    let mut body = json!({
         "status": "success",
         "data": { "resultType": "forecast", "result": result.0, "errors": result.1 },
-    })))
+    });
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    Ok(Json(body))
 }
 
 pub async fn capacity(State(s): State<AppState>) -> Result<Json<J>, ApiError> {

@@ -199,7 +199,7 @@ pub async fn merge(
         ))
     })?;
     let actor = crate::auth::actor(&s, &h);
-    let r = s.engine.incidents.merge(id, m.into, actor).await?;
+    let r = s.engine.merge_incidents(id, m.into, actor).await?;
     Ok(Json(json!({
         "status": "success",
         "data": {"merged": incident_json(&r.incident), "into": incident_json(&r.other)},
@@ -221,7 +221,7 @@ pub async fn split(
         ))
     })?;
     let actor = crate::auth::actor(&s, &h);
-    let r = s.engine.incidents.split(id, sp.alerts, actor).await?;
+    let r = s.engine.split_incident(id, sp.alerts, actor).await?;
     Ok(Json(json!({
         "status": "success",
         "data": {"incident": incident_json(&r.incident), "new": incident_json(&r.other)},

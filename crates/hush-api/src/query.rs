@@ -11,8 +11,13 @@ use hush_model::{Labels, Matcher, TimeSeries};
 use hush_query::{Value, format_sample_value, timestamp_seconds};
 use serde_json::{Map, Value as J, json};
 
-/// Adapts the store to the evaluator's read trait.
-pub(crate) struct StoreSource(hush_store::Store);
+/// Adapts the store to the evaluator's read trait: the local store, or in cluster mode every
+/// shard's owner, with a warning for each part of the answer that is missing.
+pub(crate) struct StoreSource {
+    store: hush_store::Store,
+    cluster: Option<std::sync::Arc<hush_engine::cluster::Cluster>>,
+    warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
 
 impl hush_query::Storage for StoreSource {
     fn select(
@@ -21,14 +26,33 @@ impl hush_query::Storage for StoreSource {
         start: i64,
         end: i64,
     ) -> Result<Vec<TimeSeries>, hush_query::StorageError> {
-        self.0
-            .select(m, start, end)
-            .map_err(|e| hush_query::StorageError(e.to_string()))
+        match &self.cluster {
+            None => self
+                .store
+                .select(m, start, end)
+                .map_err(|e| hush_query::StorageError(e.to_string())),
+            Some(c) => {
+                // Evaluation runs on a blocking thread inside the runtime (see `evaluate`).
+                let g = tokio::runtime::Handle::current().block_on(c.select(m, start, end));
+                if let Ok(mut w) = self.warnings.lock() {
+                    w.extend(g.warnings);
+                }
+                Ok(g.series)
+            }
+        }
     }
 }
 
 fn ok(data: J) -> Json<J> {
     Json(json!({ "status": "success", "data": data }))
+}
+
+/// A success that may be partial: Prometheus' `warnings` list, present only when not empty.
+fn ok_warned(data: J, warnings: Vec<String>) -> Json<J> {
+    if warnings.is_empty() {
+        return ok(data);
+    }
+    Json(json!({ "status": "success", "data": data, "warnings": warnings }))
 }
 
 pub(crate) fn labels_json(l: &Labels) -> J {
@@ -66,25 +90,50 @@ fn render(v: Value) -> J {
     json!({ "resultType": v.result_type(), "result": result })
 }
 
-fn engine(state: &AppState) -> hush_query::Engine<StoreSource> {
-    hush_query::Engine::new(
-        StoreSource(state.engine.store.clone()),
-        hush_query::EngineOptions::default(),
+fn engine(state: &AppState) -> (hush_query::Engine<StoreSource>, Warnings) {
+    let warnings = Warnings::default();
+    let source = StoreSource {
+        store: state.engine.store.clone(),
+        cluster: state.engine.cluster.clone(),
+        warnings: warnings.0.clone(),
+    };
+    (
+        hush_query::Engine::new(source, hush_query::EngineOptions::default()),
+        warnings,
     )
 }
 
-/// Runs a query off the async threads: evaluation is CPU-bound and reads block files.
-pub(crate) async fn evaluate<F>(state: AppState, f: F) -> Result<Value, ApiError>
+/// Warnings a query's reads collected (cluster mode: shards that did not answer).
+#[derive(Default)]
+pub(crate) struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Warnings {
+    fn take(&self) -> Vec<String> {
+        let mut w = self
+            .0
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        w.sort();
+        w.dedup();
+        w
+    }
+}
+
+/// Runs a query off the async threads: evaluation is CPU-bound and reads block files. Returns
+/// the value and the warnings of a partial answer.
+pub(crate) async fn evaluate<F>(state: AppState, f: F) -> Result<(Value, Vec<String>), ApiError>
 where
     F: FnOnce(hush_query::Engine<StoreSource>) -> Result<Value, hush_query::QueryError>
         + Send
         + 'static,
 {
-    let e = engine(&state);
-    tokio::task::spawn_blocking(move || f(e))
+    let (e, warnings) = engine(&state);
+    let v = tokio::task::spawn_blocking(move || f(e))
         .await
         .map_err(|e| ApiError::internal("query", e))?
-        .map_err(ApiError::from)
+        .map_err(ApiError::from)?;
+    Ok((v, warnings.take()))
 }
 
 pub async fn instant(
@@ -96,8 +145,8 @@ pub async fn instant(
     let p = Params::parse(q.as_deref(), &h, &body)?;
     let query = p.required("query")?.to_string();
     let t = p.time("time", s.engine.clock.now_ms())?;
-    let v = evaluate(s, move |e| e.instant(&query, t)).await?;
-    Ok(ok(render(v)))
+    let (v, warnings) = evaluate(s, move |e| e.instant(&query, t)).await?;
+    Ok(ok_warned(render(v), warnings))
 }
 
 pub async fn range(
@@ -128,8 +177,8 @@ pub async fn range(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));
     }
-    let v = evaluate(s, move |e| e.range(&query, start, end, step)).await?;
-    Ok(ok(render(v)))
+    let (v, warnings) = evaluate(s, move |e| e.range(&query, start, end, step)).await?;
+    Ok(ok_warned(render(v), warnings))
 }
 
 fn span(p: &Params) -> Result<(i64, i64), ApiError> {
@@ -149,17 +198,31 @@ pub async fn series(
     }
     let (start, end) = span(&p)?;
     let mut all: Vec<Labels> = Vec::new();
+    let mut warnings = Vec::new();
     for m in sels {
-        all.extend(
-            s.engine
-                .store
-                .series(&m, start, end)
-                .map_err(|e| ApiError::internal("series", e))?,
-        );
+        match &s.engine.cluster {
+            // Every shard's owner; samples come along, as the owners' stores answer by series.
+            Some(c) => {
+                let g = c.select(&m, start, end).await;
+                all.extend(g.series.into_iter().map(|ts| ts.labels));
+                warnings.extend(g.warnings);
+            }
+            None => all.extend(
+                s.engine
+                    .store
+                    .series(&m, start, end)
+                    .map_err(|e| ApiError::internal("series", e))?,
+            ),
+        }
     }
     all.sort();
     all.dedup();
-    Ok(ok(J::Array(all.iter().map(labels_json).collect())))
+    warnings.sort();
+    warnings.dedup();
+    Ok(ok_warned(
+        J::Array(all.iter().map(labels_json).collect()),
+        warnings,
+    ))
 }
 
 pub async fn labels(

@@ -76,7 +76,7 @@ const LEASE_S: u64 = 3;
 async fn node(id: &str, nats: &Nats, extra: &str) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
-        "data_dir: {}\ncluster:\n  nats: ['{}']\n  node_id: {id}\n  shards: {SHARDS}\n  lease: {LEASE_S}s\n{extra}",
+        "data_dir: {}\ncluster:\n  nats: ['{}']\n  node_id: {id}\n  shards: {SHARDS}\n  lease: {LEASE_S}s\n  query_timeout: 1s\n{extra}",
         dir.path().display(),
         nats.url
     );
@@ -124,6 +124,40 @@ impl Node {
             .get("retry-after")
             .map(|v| v.to_str().unwrap().to_string());
         (resp.status(), retry)
+    }
+
+    /// An instant query through this node's API: the one value of its result (`None` when
+    /// the result is empty), and the warnings.
+    async fn query(&self, q: &str, at_s: i64) -> (Option<f64>, Vec<String>) {
+        let uri = format!(
+            "/api/v1/query?query={}&time={at_s}",
+            q.bytes()
+                .map(|b| if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                })
+                .collect::<String>()
+        );
+        let resp = self
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let value = v["data"]["result"][0]["value"][1]
+            .as_str()
+            .map(|x| x.parse().unwrap());
+        let warnings = v["warnings"]
+            .as_array()
+            .map(|w| w.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        (value, warnings)
     }
 
     /// Stored samples of metric `m` per series index.
@@ -189,6 +223,8 @@ fn placed(nodes: &[&Node], n: usize, ts: std::ops::Range<i64>) -> bool {
 }
 
 const N: usize = 60;
+/// `series` time 0, in seconds.
+const T0_S: i64 = 1_700_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_to_any_node_land_once_on_the_owner_and_a_stopped_node_hands_over() {
@@ -242,6 +278,15 @@ async fn writes_to_any_node_land_once_on_the_owner_and_a_stopped_node_hands_over
     );
     assert!(status.render().contains("shard"));
 
+    // Any node answers for the whole cluster, each sample once: every shard's owner is asked.
+    for n in nodes {
+        let (samples, warnings) = n.query("sum(count_over_time(m[1h]))", T0_S + 60).await;
+        assert_eq!(samples, Some((5 * N) as f64), "{warnings:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (series, _) = n.query("count(count_over_time(m[1h]))", T0_S + 60).await;
+        assert_eq!(series, Some(N as f64));
+    }
+
     // A graceful stop releases the leases: the others take them well within one lease.
     let gone = c.owned();
     let stopped = Instant::now();
@@ -268,6 +313,8 @@ async fn writes_to_any_node_land_once_on_the_owner_and_a_stopped_node_hands_over
         || placed(&[&a, &b], N, 0..8),
     )
     .await;
+    let (samples, warnings) = b.query("sum(count_over_time(m[1h]))", T0_S + 60).await;
+    assert_eq!(samples, Some((8 * N) as f64), "{warnings:?}");
     a.stop().await;
     b.stop().await;
 }
@@ -294,6 +341,17 @@ async fn a_crashed_node_loses_its_shards_within_the_lease_and_nothing_acknowledg
     let lost = c.owned();
     let crashed = Instant::now();
     c.crash();
+    // Until its shards move, a query misses what only the dead node holds, and says so.
+    let (samples, warnings) = a.query("sum(count_over_time(m[1h]))", T0_S + 60).await;
+    let held_by_c = (0..N)
+        .filter(|i| lost.contains(&shard_of(&labels(*i), SHARDS)))
+        .count();
+    assert_eq!(samples, Some((5 * (N - held_by_c)) as f64), "{warnings:?}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("partial result: shards {lost:?}")),
+        "{warnings:?}"
+    );
     // Writes go on during the move, every one acknowledged by the stream.
     let mut acked = 5;
     while !balanced(&[&a, &b]) {
@@ -328,6 +386,12 @@ async fn a_crashed_node_loses_its_shards_within_the_lease_and_nothing_acknowledg
         || placed(&[&a, &b], N, 0..acked),
     )
     .await;
+    // Every acknowledged sample is queryable exactly once, from either survivor.
+    for n in [&a, &b] {
+        let (samples, warnings) = n.query("sum(count_over_time(m[1h]))", T0_S + 600).await;
+        assert_eq!(samples, Some((acked as usize * N) as f64), "{warnings:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
     a.stop().await;
     b.stop().await;
 }
@@ -619,6 +683,51 @@ async fn one_leader_correlates_alerts_from_every_node_and_a_new_one_keeps_the_in
         .await;
     // Three alerts before the change, two after; the re-send counted on its alert.
     assert_eq!(alerts["data"]["alerts"], 5, "{alerts}");
+
+    // A split and a merge asked of a follower are made by the leader.
+    let f = nodes.iter().position(|n| !n.leads()).unwrap();
+    let post = |path: String, body: serde_json::Value| {
+        Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (_, _, a) = nodes[f]
+        .call(
+            Request::get("/api/v1/alerts?name=j-0")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let fp = a["data"][0]["fingerprint"].as_str().unwrap().to_string();
+    let (status, _, v) = nodes[f]
+        .call(post(
+            format!("/api/v1/incidents/{}/split", ids[0]),
+            serde_json::json!({ "alerts": [fp] }),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let split = v["data"]["new"]["id"].as_str().unwrap().to_string();
+    assert_ne!(split, ids[0]);
+    assert_eq!(v["data"]["incident"]["id"].as_str(), Some(ids[0].as_str()));
+    assert_eq!(nodes[0].incidents().await.len(), 2);
+    let (status, _, v) = nodes[f]
+        .call(post(
+            format!("/api/v1/incidents/{split}/merge"),
+            serde_json::json!({ "into": ids[0] }),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["into"]["id"].as_str(), Some(ids[0].as_str()));
+    assert_eq!(v["data"]["merged"]["id"].as_str(), Some(split.as_str()));
+    // Errors come back as in embedded mode.
+    let (status, _, v) = nodes[f]
+        .call(post(
+            format!("/api/v1/incidents/{split}/merge"),
+            serde_json::json!({ "into": split }),
+        ))
+        .await;
+    assert!(status.is_client_error(), "{status} {v}");
     for n in nodes {
         n.stop().await;
     }

@@ -175,6 +175,10 @@ impl Engine {
             )));
         }
         if let Some(c) = &self.cluster {
+            tasks.push(tokio::spawn(crate::cluster::serve_queries(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
             tasks.push(tokio::spawn(crate::cluster::run_leases(
                 self.clone(),
                 self.stop.subscribe(),
@@ -266,6 +270,60 @@ impl Engine {
             }
             _ => self.incidents.patch(id, patch, actor).await,
         }
+    }
+
+    /// Merges incident `id` into `into` through the (leader's) incident task.
+    pub async fn merge_incidents(
+        &self,
+        id: uuid::Uuid,
+        into: uuid::Uuid,
+        actor: String,
+    ) -> Result<crate::incidents::Regrouped, crate::incidents::IncidentError> {
+        match &self.cluster {
+            Some(c) if !c.is_leader() => {
+                let req = crate::cluster::RegroupRequest::Merge { id, into, actor };
+                let ids = c.forward_regroup(req).await?;
+                self.regrouped(ids).await
+            }
+            _ => self.incidents.merge(id, into, actor).await,
+        }
+    }
+
+    /// Moves `alerts` (fingerprints) out of incident `id` into a new one through the
+    /// (leader's) incident task.
+    pub async fn split_incident(
+        &self,
+        id: uuid::Uuid,
+        alerts: Vec<String>,
+        actor: String,
+    ) -> Result<crate::incidents::Regrouped, crate::incidents::IncidentError> {
+        match &self.cluster {
+            Some(c) if !c.is_leader() => {
+                let req = crate::cluster::RegroupRequest::Split { id, alerts, actor };
+                let ids = c.forward_regroup(req).await?;
+                self.regrouped(ids).await
+            }
+            _ => self.incidents.split(id, alerts, actor).await,
+        }
+    }
+
+    /// Reads back both incidents of a merge or split the leader made.
+    async fn regrouped(
+        &self,
+        (a, b): (uuid::Uuid, uuid::Uuid),
+    ) -> Result<crate::incidents::Regrouped, crate::incidents::IncidentError> {
+        use crate::incidents::IncidentError;
+        let read = async |id| {
+            self.db
+                .get_incident(id)
+                .await
+                .map_err(|e| IncidentError::Internal(e.to_string()))?
+                .ok_or(IncidentError::NotFound(id))
+        };
+        Ok(crate::incidents::Regrouped {
+            incident: read(a).await?,
+            other: read(b).await?,
+        })
     }
 
     /// Counts a request refused whole (bad input or a limit).

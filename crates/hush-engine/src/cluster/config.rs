@@ -36,6 +36,10 @@ pub struct ClusterConfig {
     /// How long a write waits for JetStream's acknowledgements before answering 503.
     #[serde(default = "default_publish_timeout")]
     pub publish_timeout: PromDuration,
+    /// How long a query waits for the owners of every shard before answering with what it has
+    /// and a warning naming the missing shards.
+    #[serde(default = "default_query_timeout")]
+    pub query_timeout: PromDuration,
     /// Upper bound of the stream's size; when it is full, writes get 503 (nothing is dropped).
     #[serde(default)]
     pub max_stream_bytes: Option<u64>,
@@ -60,6 +64,10 @@ fn default_max_lag() -> u64 {
     10_000
 }
 fn default_publish_timeout() -> PromDuration {
+    PromDuration::from_secs(5)
+}
+
+fn default_query_timeout() -> PromDuration {
     PromDuration::from_secs(5)
 }
 
@@ -114,6 +122,9 @@ impl ClusterConfig {
         if self.publish_timeout.0.is_zero() {
             return Err("cluster.publish_timeout must be positive".into());
         }
+        if self.query_timeout.0.is_zero() {
+            return Err("cluster.query_timeout must be positive".into());
+        }
         Ok(())
     }
 
@@ -148,6 +159,16 @@ impl ClusterConfig {
     /// Where operators' incident changes are handed to the leader, the incidents' only writer.
     pub fn patch_subject(&self) -> String {
         format!("{}.incidents.patch", self.name)
+    }
+
+    /// Where queries ask every node for the series of the shards it owns.
+    pub fn query_subject(&self) -> String {
+        format!("{}.query.select", self.name)
+    }
+
+    /// Where merges and splits are handed to the leader.
+    pub fn regroup_subject(&self) -> String {
+        format!("{}.incidents.regroup", self.name)
     }
 
     /// How often leases are renewed and shards rebalanced: three chances per lease.

@@ -12,7 +12,7 @@
 //! incidents keep their ids and keep growing across a leader change.
 //!
 //! Alerts and incident changes reach the leader by NATS request/reply (`<name>.alerts.submit`,
-//! `<name>.incidents.patch`) rather than through a JetStream stream: the client is answered
+//! `<name>.incidents.patch`, `<name>.incidents.regroup` for merges and splits) rather than through a JetStream stream: the client is answered
 //! only after the leader stored them, with the same answer (incident ids, validation errors)
 //! as in embedded mode, and nothing waits in a stream for a leader that may not come. Only the
 //! leader subscribes; with no leader the request fails at once (no responders) and the client
@@ -49,6 +49,22 @@ struct PatchRequest {
     id: Uuid,
     patch: Patch,
     actor: String,
+}
+
+/// A merge or split an operator asked a follower for.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RegroupRequest {
+    Merge {
+        id: Uuid,
+        into: Uuid,
+        actor: String,
+    },
+    Split {
+        id: Uuid,
+        alerts: Vec<String>,
+        actor: String,
+    },
 }
 
 /// The leader's answer: the result, or the error as the API maps it.
@@ -95,6 +111,7 @@ fn source_name(s: &str) -> &'static str {
     match s {
         "alertmanager" => "alertmanager",
         "capacity" => "capacity",
+        "anomaly" => "anomaly",
         _ => "api",
     }
 }
@@ -152,6 +169,16 @@ impl Cluster {
         let body = serde_json::to_vec(&PatchRequest { id, patch, actor })
             .map_err(|e| IncidentError::Internal(e.to_string()))?;
         self.request(self.config.patch_subject(), body).await
+    }
+
+    /// Hands a merge or split to the leader; returns the ids of the incident operated on and
+    /// of the other one (the merge's target, the split's new incident).
+    pub(crate) async fn forward_regroup(
+        &self,
+        req: RegroupRequest,
+    ) -> Result<(Uuid, Uuid), IncidentError> {
+        let body = serde_json::to_vec(&req).map_err(|e| IncidentError::Internal(e.to_string()))?;
+        self.request(self.config.regroup_subject(), body).await
     }
 
     async fn request<T: serde::de::DeserializeOwned>(
@@ -309,9 +336,13 @@ async fn lead(
             .client
             .subscribe(cluster.config.patch_subject())
             .await?;
-        Ok::<_, async_nats::SubscribeError>((a, p))
+        let g = cluster
+            .client
+            .subscribe(cluster.config.regroup_subject())
+            .await?;
+        Ok::<_, async_nats::SubscribeError>((a, p, g))
     };
-    let (mut alerts, mut patches) = match subs.await {
+    let (mut alerts, mut patches, mut regroups) = match subs.await {
         Ok(s) => s,
         Err(e) => {
             // The term ends; the election loop hands the lease back.
@@ -347,6 +378,9 @@ async fn lead(
                 Some(m) = patches.next() => {
                     answering.spawn(answer_patch(engine.clone(), cluster.client.clone(), m));
                 }
+                Some(m) = regroups.next() => {
+                    answering.spawn(answer_regroup(engine.clone(), cluster.client.clone(), m));
+                }
             }
             while answering.try_join_next().is_some() {}
         }
@@ -354,6 +388,7 @@ async fn lead(
         cluster.leader.store(false, Ordering::Release);
         let _ = alerts.unsubscribe().await;
         let _ = patches.unsubscribe().await;
+        let _ = regroups.unsubscribe().await;
         let _ = stop_tx.send(true);
         let end = deadline_or_now(&lease) + cluster.config.lease.0.mul_f64(0.1);
         if !finished && tokio::time::timeout_at(end, &mut incidents).await.is_err() {
@@ -406,6 +441,26 @@ async fn answer_patch(engine: Arc<Engine>, client: async_nats::Client, m: async_
             .into(),
         Err(e) => Reply::Invalid(format!("undecodable forwarded change: {e}")),
     };
+    respond(&client, reply, &r).await;
+}
+
+async fn answer_regroup(engine: Arc<Engine>, client: async_nats::Client, m: async_nats::Message) {
+    let Some(reply) = m.reply else {
+        return;
+    };
+    let r: Reply<(Uuid, Uuid)> = match serde_json::from_slice::<RegroupRequest>(&m.payload) {
+        Ok(RegroupRequest::Merge { id, into, actor }) => {
+            engine.incidents.merge(id, into, actor).await
+        }
+        Ok(RegroupRequest::Split { id, alerts, actor }) => {
+            engine.incidents.split(id, alerts, actor).await
+        }
+        Err(e) => Err(IncidentError::Invalid(format!(
+            "undecodable forwarded merge or split: {e}"
+        ))),
+    }
+    .map(|r| (r.incident.id, r.other.id))
+    .into();
     respond(&client, reply, &r).await;
 }
 

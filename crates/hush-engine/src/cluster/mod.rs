@@ -10,6 +10,8 @@
 //!   has not stored yet, then consumes the shard's durable consumer into its local store and
 //!   acknowledges after the store made the samples durable ([`consume`]).
 //!
+//! - Any node answers a query for the whole cluster by gathering the selected series from the
+//!   shards' owners ([`query`]).
 //! - One node at a time leads correlation and remediation through a lease in the same bucket
 //!   ([`leader`]); the others hand it their alerts.
 //!
@@ -20,10 +22,12 @@ pub mod config;
 mod consume;
 mod leader;
 mod leases;
+mod query;
 pub mod status;
 pub mod wire;
 
 pub use config::ClusterConfig;
+pub use query::Gathered;
 
 use async_nats::jetstream::{self, consumer, kv, stream};
 use hush_model::TimeSeries;
@@ -452,5 +456,7 @@ fn load_applied(path: &Path) -> BTreeMap<u32, u64> {
 }
 
 pub(crate) use consume::run as consume_shard;
+pub(crate) use leader::RegroupRequest;
 pub(crate) use leader::run as run_leader;
 pub(crate) use leases::run as run_leases;
+pub(crate) use query::serve as serve_queries;
