@@ -5,9 +5,11 @@
 //! - `replay`: the same seeded remote_write stream sent to any receiver (Hush, or Prometheus
 //!   with `--web.enable-remote-write-receiver`), for back-to-back throughput comparisons.
 //! - `alerts`: alerts through HTTP into a running Hush (`bench/alerts.rs`).
+//! - `latency`: remote_write to queryable, one probe at a time (`bench/latency.rs`).
 
 mod alerts;
 mod dataset;
+mod latency;
 
 use anyhow::Context;
 use dataset::Dataset;
@@ -23,6 +25,9 @@ pub enum BenchCmd {
     /// Alerts through HTTP at a target rate: sustained rate, receive-to-incident latency, and
     /// the incident list's latency.
     Alerts(alerts::AlertsArgs),
+    /// How long a remote_write sample takes to become queryable (p50/p90/p99), written to one
+    /// node and read on another.
+    Latency(latency::LatencyArgs),
 }
 
 #[derive(clap::Args)]
@@ -43,9 +48,10 @@ pub struct StoreArgs {
 
 #[derive(clap::Args)]
 pub struct ReplayArgs {
-    /// Receiver URL, e.g. http://127.0.0.1:9650/api/v1/write.
-    #[arg(long)]
-    url: String,
+    /// Receiver URL, e.g. http://127.0.0.1:9650/api/v1/write; repeated, requests go to each in
+    /// turn (the nodes of a cluster).
+    #[arg(long, required = true)]
+    url: Vec<String>,
     #[arg(long, default_value_t = 100)]
     hosts: usize,
     #[arg(long, default_value_t = 120)]
@@ -67,6 +73,10 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Alerts(a) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             tokio::runtime::Runtime::new()?.block_on(alerts::run(a))
+        }
+        BenchCmd::Latency(a) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            tokio::runtime::Runtime::new()?.block_on(latency::run(a))
         }
     }
 }
@@ -210,24 +220,43 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
     }
     let samples = (ds.series_count() * a.scrapes) as f64;
     let client = reqwest::Client::new();
+    let retried = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let began = Instant::now();
+    let mut k = 0usize;
     for scrape in stream {
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(a.concurrency));
         let mut tasks = Vec::new();
         for body in scrape {
             let permit = sem.clone().acquire_owned().await?;
-            let (c, url) = (client.clone(), a.url.clone());
+            let (c, url) = (client.clone(), a.url[k % a.url.len()].clone());
+            k += 1;
+            let retried = retried.clone();
             tasks.push(tokio::spawn(async move {
-                let r = c
-                    .post(&url)
-                    .header("Content-Encoding", "snappy")
-                    .header("Content-Type", "application/x-protobuf")
-                    .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-                    .body(body)
-                    .send()
-                    .await;
-                drop(permit);
-                r
+                // Backpressure (429, or 503 while a cluster's stream is unavailable) is
+                // retried as Prometheus does, and counted.
+                loop {
+                    let r = c
+                        .post(&url)
+                        .header("Content-Encoding", "snappy")
+                        .header("Content-Type", "application/x-protobuf")
+                        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match &r {
+                        Ok(resp)
+                            if resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
+                                || resp.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
+                        {
+                            retried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        _ => {
+                            drop(permit);
+                            return r;
+                        }
+                    }
+                }
             }));
         }
         for t in tasks {
@@ -237,10 +266,11 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
     }
     let secs = began.elapsed().as_secs_f64();
     println!(
-        "replayed {samples} samples ({} series x {} scrapes) in {secs:.2} s: {:.0} samples/s",
+        "replayed {samples} samples ({} series x {} scrapes) in {secs:.2} s: {:.0} samples/s ({} requests retried after 429/503)",
         ds.series_count(),
         a.scrapes,
-        samples / secs
+        samples / secs,
+        retried.load(std::sync::atomic::Ordering::Relaxed)
     );
     Ok(())
 }
