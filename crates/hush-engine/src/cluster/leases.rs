@@ -15,7 +15,6 @@
 use super::Cluster;
 use crate::Engine;
 use async_nats::jetstream::kv;
-use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,10 +40,6 @@ impl Drop for Held {
 
 pub(crate) fn key(shard: u32) -> String {
     format!("shard-{shard}")
-}
-
-fn shard_of_key(key: &str) -> Option<u32> {
-    key.strip_prefix("shard-")?.parse().ok()
 }
 
 /// The node record: who it is, where its API listens, when it started.
@@ -237,11 +232,24 @@ async fn stop_consumer(mut h: Held) {
 /// Live nodes and the shards with a lease.
 async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>), String> {
     let nodes = keys(&cluster.nodes).await?;
-    let taken = keys(&cluster.leases)
-        .await?
-        .iter()
-        .filter_map(|k| shard_of_key(k))
-        .collect();
+    let read = async {
+        let mut taken = BTreeSet::new();
+        for shard in 0..cluster.config.shards {
+            if let Some(e) = cluster
+                .leases
+                .entry(key(shard))
+                .await
+                .map_err(|e| e.to_string())?
+                && e.operation == kv::Operation::Put
+            {
+                taken.insert(shard);
+            }
+        }
+        Ok::<_, String>(taken)
+    };
+    let taken = tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .map_err(|_| "timed out reading the shard leases".to_string())??;
     // This node counts even if its registration failed this round.
     let live = nodes
         .iter()
@@ -251,12 +259,36 @@ async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>), String> {
     Ok((live, taken))
 }
 
+/// The keys of `store` that hold a value (not deleted).
+///
+/// Read from the bucket stream's per-subject counts (one request) and a direct get per key,
+/// not with the KV `keys()` listing: that creates an ephemeral consumer per call, which in a
+/// clustered JetStream is a replicated group the metadata leader must place; at a few per
+/// second per node they time out for tens of seconds while a NATS server is lost, and every
+/// lease with them.
 pub(crate) async fn keys(store: &kv::Store) -> Result<Vec<String>, String> {
+    use futures_util::TryStreamExt;
     let read = async {
-        let mut keys = store.keys().await.map_err(|e| e.to_string())?;
+        let mut subjects = store
+            .stream
+            .info_with_subjects(format!("{}>", store.prefix))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut listed = Vec::new();
+        while let Some((subject, _)) = subjects.try_next().await.map_err(|e| e.to_string())? {
+            if let Some(k) = subject.strip_prefix(store.prefix.as_str()) {
+                listed.push(k.to_string());
+            }
+        }
+        listed.sort();
         let mut out = Vec::new();
-        while let Some(k) = keys.next().await {
-            out.push(k.map_err(|e| e.to_string())?);
+        for k in listed {
+            // A deleted key keeps its subject (the tombstone) until it ages out.
+            if let Some(e) = store.entry(k.as_str()).await.map_err(|e| e.to_string())?
+                && e.operation == kv::Operation::Put
+            {
+                out.push(k);
+            }
         }
         Ok::<_, String>(out)
     };
@@ -268,9 +300,9 @@ pub(crate) async fn keys(store: &kv::Store) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn keys_round_trip() {
-        assert_eq!(super::shard_of_key(&super::key(17)), Some(17));
-        assert_eq!(super::shard_of_key("shard-x"), None);
-        assert_eq!(super::shard_of_key("node-1"), None);
+    fn shard_keys_are_distinct_from_the_leader_key() {
+        // Never the leader's key, whatever the shard.
+        assert_eq!(super::key(17), "shard-17");
+        assert_ne!(super::key(0), super::super::leader::KEY);
     }
 }
