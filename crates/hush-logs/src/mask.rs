@@ -120,6 +120,11 @@ const HEX: u16 = 128;
 const SPACE: u16 = 256;
 /// `*`: only a token holding one can contain a literal `<*>`.
 const STAR: u16 = 512;
+/// `/`, `@`, `:` apart: the address and path rules each need one of them, so a token without
+/// it skips that rule's scan.
+const SLASH: u16 = 1024;
+const AT: u16 = 2048;
+const COLON: u16 = 4096;
 
 const fn classes() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -149,6 +154,9 @@ const fn classes() -> [u16; 256] {
     t = mark(t, b"/@:", SPECIAL);
     t = mark(t, b"=", EQUALS);
     t = mark(t, b"*", STAR);
+    t = mark(t, b"/", SLASH);
+    t = mark(t, b"@", AT);
+    t = mark(t, b":", COLON);
     t
 }
 
@@ -333,7 +341,9 @@ fn special_inside(tok: &[u8], any: u16) -> bool {
         }
 }
 
-/// [`classify`] without its fast paths.
+/// [`classify`] without its fast paths. Kept out of line so that the token loop of
+/// [`pieces_into`], which runs for every byte, keeps its state in registers.
+#[inline(never)]
 fn classify_general(
     content: &str,
     start: usize,
@@ -388,8 +398,11 @@ fn classify_general(
         // Numbers, hex, IPs (v4, v6, with port), UUIDs, MACs, dates and times.
         return gap(true);
     }
-    let special = any & SPECIAL != 0;
-    if special && (contains(core, b"://") || is_path(core) || is_email(core) || is_host_port(core))
+    // Each rule is tried only if the core holds the byte it needs.
+    if any & (COLON | SLASH) == COLON | SLASH && contains(core, b"://")
+        || any & (SLASH | COLON) != 0 && is_path(core)
+        || any & AT != 0 && is_email(core)
+        || any & COLON != 0 && is_host_port(core)
     {
         return gap(digit);
     }
@@ -405,7 +418,7 @@ fn classify_general(
             return (constant(start, end), false);
         }
     }
-    segments(content, start, end, any & EQUALS != 0)
+    segments(content, (start, end), (lead, trail), any & EQUALS != 0)
 }
 
 /// A token with a masked part. `key=value` keeps `key=` and masks the value whatever it is
@@ -413,17 +426,14 @@ fn classify_general(
 /// token holding a numeric segment is `key:<*>` when a word key precedes the value
 /// (`index:0` → `index:<*>`) and a variable as a whole when not (`LOCAL(0)`, `node-224`).
 /// Words with a lone digit (`IPv6`, `en0`) stay constant.
-fn segments(content: &str, start: usize, end: usize, has_equals: bool) -> (Piece, bool) {
+/// `lead` and `trail` count the token's punctuation before and after its core.
+fn segments(
+    content: &str,
+    (start, end): (usize, usize),
+    (lead, trail): (usize, usize),
+    has_equals: bool,
+) -> (Piece, bool) {
     let bytes = content.as_bytes();
-    let lead = bytes[start..end]
-        .iter()
-        .take_while(|&&b| is(b, LEAD))
-        .count();
-    let trail = bytes[start + lead..end]
-        .iter()
-        .rev()
-        .take_while(|&&b| is(b, TRAIL))
-        .count();
     let value_end = end - trail;
     // Looked for only when the token holds one: the search is a byte loop over the token.
     if has_equals
