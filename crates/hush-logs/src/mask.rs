@@ -208,10 +208,11 @@ pub(crate) fn pieces_into<'a>(
     out.clear();
     words.clear();
     gaps.clear();
-    gaps.push(false);
     let bytes = content.as_bytes();
     let mut i = 0;
     let mut prev_numeric = false;
+    // Whether a variable run has come since the last word (pushed with the next word).
+    let mut gap = false;
     while i < bytes.len() {
         while i < bytes.len() && is(bytes[i], SPACE) {
             i += 1;
@@ -227,9 +228,7 @@ pub(crate) fn pieces_into<'a>(
                 span: (i, end),
                 var: Some((i, end)),
             });
-            if let Some(last) = gaps.last_mut() {
-                *last = true;
-            }
+            gap = true;
             break;
         }
         let start = i;
@@ -246,19 +245,32 @@ pub(crate) fn pieces_into<'a>(
             all &= c;
             i += 1;
         }
+        let tok = &bytes[start..i];
+        if plain(tok, prev_numeric, (any, all)) {
+            // The commonest token, a plain word, without building and re-reading a piece.
+            prev_numeric = false;
+            words.push(Word {
+                pre: tok,
+                post: None,
+            });
+            gaps.push(gap);
+            gap = false;
+            out.push(constant(start, i));
+            continue;
+        }
         // Token boundaries are ASCII bytes, so `start..i` is on char boundaries.
         let (piece, numeric) = classify(content, start, i, prev_numeric, (any, all));
         prev_numeric = numeric;
         if piece.gap {
-            if let Some(last) = gaps.last_mut() {
-                *last = true;
-            }
+            gap = true;
         } else {
             words.push(piece.word(bytes));
-            gaps.push(false);
+            gaps.push(gap);
+            gap = false;
         }
         out.push(piece);
     }
+    gaps.push(gap);
 }
 
 /// Classifies the token `content[start..end]`; the flag says whether it was a numeric
@@ -272,11 +284,7 @@ fn classify(
 ) -> (Piece, bool) {
     let tok = &content.as_bytes()[start..end];
     // Fast paths for the commonest tokens, with the outcome of the general rules below.
-    if any & (LEAD | TRAIL | DIGIT | SPECIAL | EQUALS | STAR) == 0
-        && !(prev_numeric && is_unit(tok))
-        && !(tok.len() >= 8 && all & HEX != 0)
-    {
-        // A plain word.
+    if plain(tok, prev_numeric, (any, all)) {
         return (constant(start, end), false);
     }
     if any & (DIGIT | STAR) == DIGIT
@@ -329,6 +337,13 @@ fn classify(
         return (constant(start, end), false);
     }
     classify_general(content, start, end, prev_numeric, (any, all))
+}
+
+/// Whether the token, of byte classes `any` and `all`, is a plain word: a constant as it is.
+fn plain(tok: &[u8], prev_numeric: bool, (any, all): (u16, u16)) -> bool {
+    any & (LEAD | TRAIL | DIGIT | SPECIAL | EQUALS | STAR) == 0
+        && !(prev_numeric && is_unit(tok))
+        && !(tok.len() >= 8 && all & HEX != 0)
 }
 
 /// Whether a `/`, `@` or `:` stands anywhere but as the token's last byte (`status:` names a
