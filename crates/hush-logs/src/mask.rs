@@ -563,7 +563,19 @@ fn is_host_port(core: &[u8]) -> bool {
 }
 
 fn is_unit(core: &[u8]) -> bool {
-    if core.is_empty() || core.len() > 7 || !core[0].is_ascii_alphabetic() {
+    // The units' first letters, either case: most words after a number stop here.
+    const FIRST: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < UNITS.len() {
+            let b = UNITS[i].as_bytes()[0];
+            t[b as usize] = true;
+            t[b.to_ascii_uppercase() as usize] = true;
+            i += 1;
+        }
+        t
+    };
+    if core.len() > 7 || !core.first().is_some_and(|&b| FIRST[b as usize]) {
         return false;
     }
     // The word lowercased into one integer, compared with the units' in one `match`.
