@@ -9,20 +9,10 @@ use std::time::Instant;
 
 use hush_logs::Miner;
 
-/// The first `\n`, eight bytes at a time (a zero byte of `word ^ 0x0a0a…` is a newline).
+/// The first `\n`: `memchr` compares 16 or 32 bytes at a time (the hand-written eight-byte
+/// search was about 4% of the instructions of a run).
 fn newline(bytes: &[u8]) -> Option<usize> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ (LOW * u64::from(b'\n'));
-        let zero = w.wrapping_sub(LOW) & !w & HIGH;
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes[i..].iter().position(|&b| b == b'\n').map(|k| i + k)
+    memchr::memchr(b'\n', bytes)
 }
 
 /// Mines one line (without its newline); returns its number of parameters (0 with `learn`).
@@ -80,10 +70,7 @@ fn main() -> std::io::Result<()> {
             }
             // The block's whole lines are checked as UTF-8 in one call (a newline is always a
             // character boundary); a block with invalid bytes goes line by line, lossily.
-            let whole = block[used..]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(used, |k| used + k + 1);
+            let whole = memchr::memrchr(b'\n', &block[used..]).map_or(used, |k| used + k + 1);
             match std::str::from_utf8(&block[used..whole]) {
                 Ok(text) => {
                     let mut rest = text;

@@ -64,7 +64,7 @@ pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Ve
             let text = run.map_or("", |(s, e)| &content[s..e]);
             // `<*>:<*>`, possibly inside punctuation (`(<*>:<*>)`).
             let written = t.gap_text(ci);
-            if written.len() >= HOST_PORT.len() && written.contains(HOST_PORT) {
+            if host_port(written) {
                 // Written `<*>:<*>`: the address and the port.
                 let (host, port) = text.rsplit_once(':').unwrap_or((text, ""));
                 out.push(host);
@@ -85,7 +85,11 @@ pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Ve
         match t.tokens.get(ci) {
             Some(Token::Wild) => out.push(&content[p.span.0..p.span.1]),
             // A constant covering this piece has the piece's text, so one `<*>` per masked part.
-            Some(Token::Const(_)) => out.extend(p.var.map(|(s, e)| &content[s..e])),
+            Some(Token::Const(_)) => {
+                if let Some((s, e)) = p.var {
+                    out.push(&content[s..e]);
+                }
+            }
             None => {}
         }
         ci += 1;
@@ -167,6 +171,16 @@ fn load4(s: &[u8], at: usize) -> u32 {
 /// How an address with a port is written.
 const HOST_PORT: &str = "<*>:<*>";
 
+/// Whether a variable run's text holds [`HOST_PORT`]. Runs for every variable run of every
+/// line with parameters: windows are rejected on their middle byte, where `str::contains` set
+/// up a substring searcher each time.
+fn host_port(written: &str) -> bool {
+    written
+        .as_bytes()
+        .windows(HOST_PORT.len())
+        .any(|w| w[3] == b':' && w[..3] == *b"<*>" && w[4..] == *b"<*>")
+}
+
 /// Records how this line writes each variable run that `t` has no text for yet.
 pub(crate) fn note_gap_text(t: &mut Template, pieces: &[Piece], content: &str) {
     if t.gap_text.len() != t.gaps.len() {
@@ -221,4 +235,29 @@ fn render_gap(first: &Piece, last: &Piece, single: bool, content: &str) -> Strin
         crate::mask::WILDCARD
     };
     format!("{lead}{mid}{trail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_agrees_with_substring_search() {
+        for s in [
+            "",
+            "<*>",
+            "<*>:<*>",
+            "(<*>:<*>)",
+            "<*>:<*>,",
+            "<*>:",
+            ":<*>",
+            "<*><*>:<*>",
+            "<*>:<*",
+            "<*>;<*>",
+            "[<*>:<*>]:",
+            "é<*>:<*>é",
+        ] {
+            assert_eq!(host_port(s), s.contains(HOST_PORT), "{s:?}");
+        }
+    }
 }

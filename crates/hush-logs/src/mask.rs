@@ -57,7 +57,9 @@ pub(crate) struct Word<'a> {
 }
 
 impl Word<'_> {
-    /// Whether the word reads `s`.
+    /// Whether the word reads `s`. Inlined: called for every word of every line the shape
+    /// cache answers, a call cost more than the comparison (six registers saved and restored).
+    #[inline]
     pub(crate) fn is(&self, s: &str) -> bool {
         let s = s.as_bytes();
         let pre = self.pre;
@@ -120,6 +122,11 @@ const HEX: u16 = 128;
 const SPACE: u16 = 256;
 /// `*`: only a token holding one can contain a literal `<*>`.
 const STAR: u16 = 512;
+/// `/`, `@`, `:` apart: the address and path rules each need one of them, so a token without
+/// it skips that rule's scan.
+const SLASH: u16 = 1024;
+const AT: u16 = 2048;
+const COLON: u16 = 4096;
 
 const fn classes() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -149,6 +156,9 @@ const fn classes() -> [u16; 256] {
     t = mark(t, b"/@:", SPECIAL);
     t = mark(t, b"=", EQUALS);
     t = mark(t, b"*", STAR);
+    t = mark(t, b"/", SLASH);
+    t = mark(t, b"@", AT);
+    t = mark(t, b":", COLON);
     t
 }
 
@@ -200,10 +210,11 @@ pub(crate) fn pieces_into<'a>(
     out.clear();
     words.clear();
     gaps.clear();
-    gaps.push(false);
     let bytes = content.as_bytes();
     let mut i = 0;
     let mut prev_numeric = false;
+    // Whether a variable run has come since the last word (pushed with the next word).
+    let mut gap = false;
     while i < bytes.len() {
         while i < bytes.len() && is(bytes[i], SPACE) {
             i += 1;
@@ -219,61 +230,49 @@ pub(crate) fn pieces_into<'a>(
                 span: (i, end),
                 var: Some((i, end)),
             });
-            if let Some(last) = gaps.last_mut() {
-                *last = true;
-            }
+            gap = true;
             break;
         }
         let start = i;
-        i = token_end(bytes, i);
-        // The classes of the token's bytes, in a loop without exits.
+        // The token's end and the classes of its bytes in one byte loop: one table lookup per
+        // byte serves both, where finding the end first and then classifying read every byte
+        // twice, with a loop set-up and tail each time.
         let (mut any, mut all) = (0u16, NUMERIC | HEX);
-        for &b in &bytes[start..i] {
+        while let Some(&b) = bytes.get(i) {
             let c = CLASS[b as usize];
+            if c & SPACE != 0 {
+                break;
+            }
             any |= c;
             all &= c;
+            i += 1;
+        }
+        let tok = &bytes[start..i];
+        if plain(tok, prev_numeric, (any, all)) {
+            // The commonest token, a plain word, without building and re-reading a piece.
+            prev_numeric = false;
+            words.push(Word {
+                pre: tok,
+                post: None,
+            });
+            gaps.push(gap);
+            gap = false;
+            out.push(constant(start, i));
+            continue;
         }
         // Token boundaries are ASCII bytes, so `start..i` is on char boundaries.
         let (piece, numeric) = classify(content, start, i, prev_numeric, (any, all));
         prev_numeric = numeric;
         if piece.gap {
-            if let Some(last) = gaps.last_mut() {
-                *last = true;
-            }
+            gap = true;
         } else {
             words.push(piece.word(bytes));
-            gaps.push(false);
+            gaps.push(gap);
+            gap = false;
         }
         out.push(piece);
     }
-}
-
-/// The end of the token starting at `i`: the next ASCII whitespace byte, or the end. Eight
-/// bytes at a time: a word is searched for bytes below `!` (only those can be whitespace), and
-/// the lowest such byte is exact (the borrows of the subtraction only reach higher bytes).
-fn token_end(bytes: &[u8], mut i: usize) -> usize {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(w);
-        let below = w.wrapping_sub(LOW * 0x21) & !w & HIGH;
-        if below == 0 {
-            i += 8;
-            continue;
-        }
-        let k = i + (below.trailing_zeros() / 8) as usize;
-        if is(bytes[k], SPACE) {
-            return k;
-        }
-        // A control byte that is not whitespace: part of the token.
-        i = k + 1;
-    }
-    while i < bytes.len() && !is(bytes[i], SPACE) {
-        i += 1;
-    }
-    i
+    gaps.push(gap);
 }
 
 /// Classifies the token `content[start..end]`; the flag says whether it was a numeric
@@ -287,11 +286,7 @@ fn classify(
 ) -> (Piece, bool) {
     let tok = &content.as_bytes()[start..end];
     // Fast paths for the commonest tokens, with the outcome of the general rules below.
-    if any & (LEAD | TRAIL | DIGIT | SPECIAL | EQUALS | STAR) == 0
-        && !(prev_numeric && is_unit(tok))
-        && !(tok.len() >= 8 && all & HEX != 0)
-    {
-        // A plain word.
+    if plain(tok, prev_numeric, (any, all)) {
         return (constant(start, end), false);
     }
     if any & (DIGIT | STAR) == DIGIT
@@ -346,6 +341,13 @@ fn classify(
     classify_general(content, start, end, prev_numeric, (any, all))
 }
 
+/// Whether the token, of byte classes `any` and `all`, is a plain word: a constant as it is.
+fn plain(tok: &[u8], prev_numeric: bool, (any, all): (u16, u16)) -> bool {
+    any & (LEAD | TRAIL | DIGIT | SPECIAL | EQUALS | STAR) == 0
+        && !(prev_numeric && is_unit(tok))
+        && !(tok.len() >= 8 && all & HEX != 0)
+}
+
 /// Whether a `/`, `@` or `:` stands anywhere but as the token's last byte (`status:` names a
 /// field; `a:b`, `x/y` and `a@b` may be addresses or paths).
 fn special_inside(tok: &[u8], any: u16) -> bool {
@@ -356,7 +358,9 @@ fn special_inside(tok: &[u8], any: u16) -> bool {
         }
 }
 
-/// [`classify`] without its fast paths.
+/// [`classify`] without its fast paths. Kept out of line so that the token loop of
+/// [`pieces_into`], which runs for every byte, keeps its state in registers.
+#[inline(never)]
 fn classify_general(
     content: &str,
     start: usize,
@@ -381,7 +385,7 @@ fn classify_general(
         };
         (piece, numeric)
     };
-    if any & STAR != 0 && contains(tok, WILDCARD.as_bytes()) {
+    if any & STAR != 0 && contains(tok, b"<*>") {
         // A literal `<*>` in the input is treated as the variable it stands for, so every
         // `<*>` of a template text has a parameter.
         let var = Some((start, end));
@@ -411,8 +415,11 @@ fn classify_general(
         // Numbers, hex, IPs (v4, v6, with port), UUIDs, MACs, dates and times.
         return gap(true);
     }
-    let special = any & SPECIAL != 0;
-    if special && (contains(core, b"://") || is_path(core) || is_email(core) || is_host_port(core))
+    // Each rule is tried only if the core holds the byte it needs.
+    if any & (COLON | SLASH) == COLON | SLASH && contains(core, b"://")
+        || any & (SLASH | COLON) != 0 && is_path(core)
+        || any & AT != 0 && is_email(core)
+        || any & COLON != 0 && is_host_port(core)
     {
         return gap(digit);
     }
@@ -428,7 +435,7 @@ fn classify_general(
             return (constant(start, end), false);
         }
     }
-    segments(content, start, end, any & EQUALS != 0)
+    segments(content, (start, end), (lead, trail), any & EQUALS != 0)
 }
 
 /// A token with a masked part. `key=value` keeps `key=` and masks the value whatever it is
@@ -436,17 +443,14 @@ fn classify_general(
 /// token holding a numeric segment is `key:<*>` when a word key precedes the value
 /// (`index:0` → `index:<*>`) and a variable as a whole when not (`LOCAL(0)`, `node-224`).
 /// Words with a lone digit (`IPv6`, `en0`) stay constant.
-fn segments(content: &str, start: usize, end: usize, has_equals: bool) -> (Piece, bool) {
+/// `lead` and `trail` count the token's punctuation before and after its core.
+fn segments(
+    content: &str,
+    (start, end): (usize, usize),
+    (lead, trail): (usize, usize),
+    has_equals: bool,
+) -> (Piece, bool) {
     let bytes = content.as_bytes();
-    let lead = bytes[start..end]
-        .iter()
-        .take_while(|&&b| is(b, LEAD))
-        .count();
-    let trail = bytes[start + lead..end]
-        .iter()
-        .rev()
-        .take_while(|&&b| is(b, TRAIL))
-        .count();
     let value_end = end - trail;
     // Looked for only when the token holds one: the search is a byte loop over the token.
     if has_equals
@@ -561,7 +565,19 @@ fn is_host_port(core: &[u8]) -> bool {
 }
 
 fn is_unit(core: &[u8]) -> bool {
-    if core.is_empty() || core.len() > 7 || !core[0].is_ascii_alphabetic() {
+    // The units' first letters, either case: most words after a number stop here.
+    const FIRST: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < UNITS.len() {
+            let b = UNITS[i].as_bytes()[0];
+            t[b as usize] = true;
+            t[b.to_ascii_uppercase() as usize] = true;
+            i += 1;
+        }
+        t
+    };
+    if core.len() > 7 || !core.first().is_some_and(|&b| FIRST[b as usize]) {
         return false;
     }
     // The word lowercased into one integer, compared with the units' in one `match`.
@@ -603,8 +619,11 @@ fn is_email(core: &[u8]) -> bool {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// Whether `hay` holds the three bytes `needle`. Byte by byte: windows compared as slices cost
+/// several times more, and this runs for every token holding a `:`, `/` or `@`.
+fn contains(hay: &[u8], needle: &[u8; 3]) -> bool {
+    let [a, b, c] = *needle;
+    hay.windows(3).any(|w| w[0] == a && w[1] == b && w[2] == c)
 }
 
 #[cfg(test)]
