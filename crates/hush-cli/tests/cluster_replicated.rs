@@ -1,7 +1,7 @@
 //! The scale-out acceptance run: three NATS servers clustered on loopback (JetStream, the
 //! stream and lease buckets with three replicas), the local PostgreSQL shared by three `hush
-//! serve` nodes; remote_write and alerts streamed into all three; one NATS server and one Hush
-//! node (SIGKILL) die mid-stream. Afterwards every acknowledged sample is queryable exactly once
+//! serve` nodes; remote_write and alerts streamed into all three; one NATS server and then the
+//! leading Hush node (SIGKILL) die mid-stream. Afterwards every acknowledged sample is queryable exactly once
 //! through any survivor, the dead node's shards moved within the lease, a spike on a moved
 //! series is detected by its new owner, and the alerts formed one incident.
 
@@ -22,6 +22,8 @@ const KILL_NODE_AT: i64 = 140;
 /// Past the detector's warm-up (150 points) and after the move.
 const SPIKE_AT: i64 = 230;
 const SPIKE: f64 = 1e6;
+/// The batch whose alert starts the runbook: after the NATS server died, before the node.
+const RUNBOOK_ALERT: i64 = 100;
 
 fn labels(s: usize) -> Labels {
     Labels::from_pairs([
@@ -162,6 +164,21 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         "services:\n  - {name: checkout, team: shop, dependsOn: [payments]}\n  - {name: payments, team: shop}\n",
     )
     .unwrap();
+    // A runbook that acts alone on the incident once an alert sent between the NATS server's
+    // death and the node's arrives; each run appends a line, so a second run would show.
+    let runbooks = dir.path().join("runbooks");
+    std::fs::create_dir_all(&runbooks).unwrap();
+    let actions = dir.path().join("actions.log");
+    std::fs::write(
+        runbooks.join("record.yaml"),
+        format!(
+            "name: record\ndescription: appends a line per run\nmode: auto\nconfidence_threshold: 0.0\n\
+             trigger:\n  alert_names: [Replicated{RUNBOOK_ALERT}]\nsteps:\n  - name: record\n    \
+             command: [/bin/sh, -c, 'echo run >> {}']\n",
+            actions.display()
+        ),
+    )
+    .unwrap();
     let mut nodes = Vec::new();
     for id in ["a", "b", "c"] {
         let d = dir.path().join(id);
@@ -170,9 +187,11 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         let cfg = format!(
             "cluster:\n  nats: [{}]\n  node_id: {id}\n  shards: {SHARDS}\n  lease: 3s\n  replicas: 3\n  query_timeout: 2s\n\
              database:\n  url: '{pg}'\ntopology_file: {}\n\
-             detection:\n  enabled: true\n  series: ['{{__name__=\"replicated_test\"}}']\n",
+             detection:\n  enabled: true\n  series: ['{{__name__=\"replicated_test\"}}']\n\
+             remediation:\n  runbooks_dir: {}\n  allowed_commands: [/bin/sh]\n  poll_interval: 500ms\n",
             urls.join(", "),
-            topology.display()
+            topology.display(),
+            runbooks.display()
         );
         nodes.push((id, port, Some(hush(&d, port, &cfg))));
     }
@@ -209,7 +228,10 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
+    const NAMES: [&str; 3] = ["a", "b", "c"];
     let mut killed: Option<Instant> = None;
+    // The node killed: the leader at the time, so correlation and remediation change hands.
+    let mut dead = 2usize;
     // A series of a shard node c owns when it is killed: the spike on it must be detected by
     // its new owner.
     let mut spiked: Option<usize> = None;
@@ -218,7 +240,8 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
     let mut alerts_sent = 0;
     rt.block_on(async {
         for i in 0..BATCHES {
-            let live: &[u16] = if killed.is_some() { &ports[..2] } else { &ports };
+            let survivors: Vec<u16> = (0..3).filter(|n| *n != dead).map(|n| ports[n]).collect();
+            let live: &[u16] = if killed.is_some() { &survivors } else { &ports };
             // Samples, then every tenth batch an alert, each to the next live node; retried on
             // the next one until acknowledged (a node's NATS server or the leader may be
             // changing).
@@ -267,29 +290,31 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
             }
             if i == KILL_NODE_AT {
                 // After the NATS server's death the shards may have been reshuffled: wait
-                // until c owns some again, so its death moves something.
+                // until the leader owns some, so its death moves shards and the leadership.
                 let start = Instant::now();
-                let lost = loop {
+                let (lost, leader) = loop {
                     if let Some(s) = status(&c, ports[0]).await
                         && let Some(o) = owners(&s)
-                        && o.iter().any(|x| x == "c")
+                        && let Some(l) = s["leader"].as_str()
+                        && o.iter().any(|x| x == l)
                     {
-                        break o;
+                        break (o, l.to_string());
                     }
-                    assert!(start.elapsed() < Duration::from_secs(40), "c never owned a shard again");
+                    assert!(start.elapsed() < Duration::from_secs(40), "the leader never owned a shard");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 };
-                spiked = (0..SERIES).find(|s| lost[shard_of(&labels(*s), SHARDS) as usize] == "c");
-                assert!(spiked.is_some(), "no series on c's shards {lost:?}");
-                let mut p = nodes[2].2.take().unwrap();
+                dead = NAMES.iter().position(|n| *n == leader).unwrap();
+                spiked = (0..SERIES).find(|s| lost[shard_of(&labels(*s), SHARDS) as usize] == leader);
+                assert!(spiked.is_some(), "no series on {leader}'s shards {lost:?}");
+                let mut p = nodes[dead].2.take().unwrap();
                 let _ = p.0.kill(); // SIGKILL
                 let _ = p.0.wait();
                 killed = Some(Instant::now());
             }
             if let Some(t) = killed
                 && moved.is_none()
-                && let Some(s) = status(&c, ports[0]).await
-                && owners(&s).is_some_and(|o| o.iter().all(|x| x == "a" || x == "b"))
+                && let Some(s) = status(&c, survivors[0]).await
+                && owners(&s).is_some_and(|o| o.iter().all(|x| *x != NAMES[dead]))
             {
                 moved = Some(t.elapsed());
             }
@@ -297,12 +322,13 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         }
     });
     let last = BATCHES - 1;
+    let survivors: Vec<u16> = (0..3).filter(|n| *n != dead).map(|n| ports[n]).collect();
     rt.block_on(async {
         let start = Instant::now();
         let owners = loop {
-            if let Some(s) = status(&c, ports[0]).await
+            if let Some(s) = status(&c, survivors[0]).await
                 && let Some(o) = owners(&s)
-                && o.iter().all(|x| x == "a" || x == "b")
+                && o.iter().all(|x| *x != NAMES[dead])
                 && s["shard_owners"].as_array().unwrap().iter().all(|x| x["lag"] == 0)
             {
                 moved.get_or_insert(killed.unwrap().elapsed());
@@ -315,7 +341,10 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let moved = moved.unwrap();
-        eprintln!("shards of the SIGKILLed node owned by the survivors {moved:?} after the kill (lease 3s)");
+        eprintln!(
+            "shards of the SIGKILLed node (the leader, {}) owned by the survivors {moved:?} after the kill (lease 3s)",
+            NAMES[dead]
+        );
         // Expiry (one lease after the last renewal) plus a renew interval, with slack for a
         // loaded machine.
         assert!(moved < Duration::from_secs(8), "took {moved:?}");
@@ -324,7 +353,7 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         let end = (base + (last + 2) * 1000) as f64 / 1000.0;
         let want_count = (SERIES as i64 * (last + 1)) as f64;
         let want_sum = SERIES as f64 * (last * (last + 1) / 2) as f64 + SPIKE;
-        for port in &ports[..2] {
+        for port in &survivors {
             let v = query(&c, *port, "sum(count_over_time(replicated_test[1h]))", end).await;
             assert!(v["warnings"].is_null(), "{v}");
             let n: f64 = v["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
@@ -337,7 +366,7 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         // The spike on the moved series was detected by its new owner.
         let spiked = spiked.unwrap();
         let owner = &owners[shard_of(&labels(spiked), SHARDS) as usize];
-        let port = if owner == "a" { ports[0] } else { ports[1] };
+        let port = ports[NAMES.iter().position(|n| n == owner).unwrap()];
         let spike_s = (base + SPIKE_AT * 1000) as f64 / 1000.0;
         let start = Instant::now();
         loop {
@@ -366,7 +395,7 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         // death, form one incident holding each of them once.
         assert_eq!(incidents.len(), 1, "{incidents:?}");
         let v: J = c
-            .get(format!("http://127.0.0.1:{}/api/v1/incidents", ports[1]))
+            .get(format!("http://127.0.0.1:{}/api/v1/incidents", survivors[1]))
             .send()
             .await
             .unwrap()
@@ -378,7 +407,7 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         let id = list[0]["id"].as_str().unwrap();
         assert!(incidents.contains(id));
         let v: J = c
-            .get(format!("http://127.0.0.1:{}/api/v1/incidents/{id}", ports[0]))
+            .get(format!("http://127.0.0.1:{}/api/v1/incidents/{id}", survivors[0]))
             .send()
             .await
             .unwrap()
@@ -386,5 +415,15 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
             .await
             .unwrap();
         assert_eq!(v["data"]["alerts"], alerts_sent, "{v}");
+
+        // The runbook ran once, though the node leading remediation when its alert came died.
+        let start = Instant::now();
+        while !actions.exists() {
+            assert!(start.elapsed() < Duration::from_secs(20), "the runbook never ran");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let runs = std::fs::read_to_string(&actions).unwrap();
+        assert_eq!(runs.lines().count(), 1, "runs: {runs:?}");
     });
 }

@@ -212,6 +212,19 @@ impl Remediator {
         Ok(me)
     }
 
+    /// Forgets what it read from the audit log and reads it all again. A node that becomes the
+    /// cluster's leader calls it before acting: the runs other leaders made meanwhile are in
+    /// the shared audit log, and without them it would run their runbooks a second time.
+    pub async fn resume(&self) -> Result<(), String> {
+        {
+            let mut st = self.state.lock();
+            st.seen.clear();
+            st.history.clear();
+            st.records.clear();
+        }
+        self.restore().await
+    }
+
     /// Reads `remediation.*` audit entries back: pairs already handled, starts for the rate
     /// budgets, outcomes for confidence, and the last kill switch setting.
     async fn restore(&self) -> Result<(), String> {

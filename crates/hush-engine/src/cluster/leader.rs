@@ -352,7 +352,17 @@ async fn lead(
     };
     let mut rx = engine.incidents.open_term();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let remediation = tokio::spawn(crate::remediation::run(engine.clone(), stop_rx.clone()));
+    // Runs other leaders made are in the shared audit log; without them this node would act
+    // on their incidents again. Unread, remediation sits this term out rather than guess.
+    let resumed = match &engine.remediation {
+        Some(r) => r.resume().await.map_err(|e| {
+            tracing::error!(error = %e, "remediation does not run this term: reading the audit log failed");
+        }),
+        None => Ok(()),
+    };
+    let remediation = resumed
+        .is_ok()
+        .then(|| tokio::spawn(crate::remediation::run(engine.clone(), stop_rx.clone())));
     cluster.leader.store(true, Ordering::Release);
     let mut answering = tokio::task::JoinSet::new();
     let mut stopped_at = None;
@@ -404,7 +414,9 @@ async fn lead(
     let drain = async { while answering.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
     answering.abort_all();
-    let _ = remediation.await;
+    if let Some(r) = remediation {
+        let _ = r.await;
+    }
     tracing::info!("no longer leading correlation and remediation");
 }
 
