@@ -41,11 +41,15 @@ fn bin_of(v: f64) -> (usize, f64) {
     if pos < 0.0 {
         return (0, 0.0);
     }
-    // `pos` is non-negative here, so truncation is the floor (a cast, not a library call).
-    let b = (pos as usize) as f64;
-    let idx = (b as usize + 1).min(BINS - 1);
-    let frac = if idx == BINS - 1 { 0.0 } else { pos - b };
-    (idx, frac)
+    if pos >= (BINS - 2) as f64 {
+        // The open-ended top bin (also for an infinite `v`).
+        return (BINS - 1, 0.0);
+    }
+    // `pos` is in [0, 62) here, so truncation to `u32` is the floor, and a cheaper cast than
+    // to `usize` (which x86-64 has no single instruction for).
+    let whole = pos as u32;
+    let b = f64::from(whole);
+    (whole as usize + 1, pos - b)
 }
 
 impl TailCalibrator {

@@ -147,9 +147,13 @@ fn push_fixed6(buf: &mut Vec<u8>, x: f64) {
         if (frac - 0.5).abs() > (m * 2.3e-16).max(1e-3) {
             let r = whole + u64::from(frac > 0.5);
             let (int, frac) = (r / 1_000_000, r % 1_000_000);
-            // Laid out in a fixed block and appended whole, then cut to length: a fixed-size
-            // copy is a few stores, where byte-by-byte pushes each check the capacity.
-            let mut block = [b'-'; 24];
+            // Written in place over a tail of `-` (the sign, if any, is then already there)
+            // and cut to length: a text built in a stack block and copied out was read back
+            // right after being stored a byte or two at a time, which stalls store forwarding
+            // (it was the costliest step of a row).
+            let start = buf.len();
+            buf.extend_from_slice(&[b'-'; 24]);
+            let block = &mut buf[start..];
             let digits = int.checked_ilog10().map_or(1, |d| d as usize + 1);
             let dot = usize::from(x.is_sign_negative()) + digits;
             let (mut v, mut i) = (int, dot);
@@ -167,9 +171,7 @@ fn push_fixed6(buf: &mut Vec<u8>, x: f64) {
             block[dot + 1..dot + 3].copy_from_slice(&pair(frac / 10_000));
             block[dot + 3..dot + 5].copy_from_slice(&pair(frac / 100));
             block[dot + 5..dot + 7].copy_from_slice(&pair(frac));
-            let len = buf.len() + dot + 7;
-            buf.extend_from_slice(&block);
-            buf.truncate(len);
+            buf.truncate(start + dot + 7);
             return;
         }
     }
