@@ -231,12 +231,19 @@ async fn body_limit_message(State(max): State<usize>, req: Request, next: Next) 
 }
 
 fn body_too_large(max: usize) -> Response {
-    ApiError::new(
+    let mut r = ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "bad_data",
         format!("body_too_large: request body exceeds `limits.max_body_bytes` ({max} bytes)"),
     )
-    .into_response()
+    .into_response();
+    // The body was not read: the connection cannot carry another request, and a client that
+    // reused it would see its next request cut off.
+    r.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
