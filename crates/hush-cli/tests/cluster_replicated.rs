@@ -368,6 +368,7 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
         let owner = &owners[shard_of(&labels(spiked), SHARDS) as usize];
         let port = ports[NAMES.iter().position(|n| n == owner).unwrap()];
         let spike_s = (base + SPIKE_AT * 1000) as f64 / 1000.0;
+        let spiked_label = spiked.to_string();
         let start = Instant::now();
         loop {
             let v: J = c
@@ -379,7 +380,7 @@ fn replicated_cluster_survives_a_nats_server_and_a_node_dying_mid_stream() {
                 .await
                 .unwrap();
             let found = v["data"].as_array().unwrap().iter().any(|a| {
-                a["labels"]["s"] == spiked.to_string() && a["time"].as_f64() == Some(spike_s)
+                a["labels"]["s"] == spiked_label.as_str() && a["time"].as_f64() == Some(spike_s)
             });
             if found {
                 break;
