@@ -205,21 +205,32 @@ pub fn analyze(
         restart: cfg.restart,
         backward: cfg.backward,
     };
+    // When each service was changed: a change between a callee's onset and its caller's is
+    // the nearer explanation of the caller.
+    let mut changed: Vec<Vec<i64>> = vec![Vec::new(); n];
+    for c in changes {
+        if let Some(ix) = graph.index_of(&c.service) {
+            changed[ix.index()].push(c.at);
+        }
+    }
     // Moves in signal units, comparable only between series of the symptom's kind and name.
     let moves: Vec<Move<'_>> = best
         .iter()
-        .map(|b| match b.and_then(|i| deps.get(i)) {
+        .zip(&changed)
+        .map(|(b, ch)| match b.and_then(|i| deps.get(i)) {
             Some(d) if weight(incident.target.as_ref(), d, cfg) >= 1.0 => Move {
                 delta: (d.peak_value - d.baseline).abs(),
                 signal: Some((d.key.kind, d.key.name.as_str())),
                 first: d.first_at,
                 abnormal: &d.abnormal_at,
+                changed: ch,
             },
             _ => Move {
                 delta: f64::NAN,
                 signal: None,
                 first: None,
                 abnormal: &[],
+                changed: ch,
             },
         })
         .collect();

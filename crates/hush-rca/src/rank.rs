@@ -137,11 +137,29 @@ pub(crate) struct Move<'a> {
     pub first: Option<i64>,
     /// Every time it stood past the threshold, ascending.
     pub abnormal: &'a [i64],
+    /// When changes were applied to the service, Unix seconds.
+    pub changed: &'a [i64],
 }
 
 /// How long before its caller departed a callee must still have been abnormal to explain it:
 /// a few scrape intervals, as the effect of a callee shows in its caller within a minute or two.
 const STILL_ABNORMAL_S: i64 = 300;
+
+/// How long a callee's departure takes to show in its caller: a scrape or two.
+const PROPAGATION_S: i64 = 60;
+
+/// Whether the caller's own change, not the callee, explains the caller's onset: the callee had
+/// been abnormal for longer than its effect takes to propagate, the caller stayed normal, and it
+/// departed only after a change was applied to it. An earlier downstream blip (a GC pause, a
+/// slow node) then explains nothing, however it compares in size.
+fn own_change_came_between(mine: &Move<'_>, theirs: &Move<'_>) -> bool {
+    let (Some(a), Some(b)) = (theirs.first, mine.first) else {
+        return false;
+    };
+    mine.changed
+        .iter()
+        .any(|&t| t >= a + PROPAGATION_S && t <= b)
+}
 
 fn traversal(
     graph: &ServiceGraph,
@@ -156,6 +174,7 @@ fn traversal(
         signal: None,
         first: None,
         abnormal: &[],
+        changed: &[],
     };
     // Per candidate: its own weighted score and the callees that explain it (empty: none do).
     let mut own_scores = Vec::with_capacity(cands.len());
@@ -179,6 +198,9 @@ fn traversal(
                 continue;
             }
             let theirs = moves.get(c.index()).copied().unwrap_or(none);
+            if own_change_came_between(&mine, &theirs) {
+                continue;
+            }
             let comparable = theirs.signal.is_some() && theirs.signal == mine.signal;
             // Load flows down the call graph: a callee's traffic moving is the consequence of
             // its caller sending more or less, never an explanation of a different symptom.

@@ -477,3 +477,93 @@ fn a_callees_traffic_falling_never_explains_its_caller() {
         report.hypotheses
     );
 }
+
+#[test]
+fn a_downstream_blip_before_a_callers_deploy_does_not_explain_the_caller() {
+    // A GC pause slows payments for four minutes; three minutes in, checkout is deployed and
+    // from then on fails a fifth of its requests. Payments departed first and was still slow when
+    // checkout departed, but checkout stayed normal for minutes of it and failed only after its
+    // own deploy: the deploy is the cause, not the blip.
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "checkout", Provenance::Config);
+    g.add_call("checkout", "payments", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let deployed = FAULT_AT + 3 * STEP - 10;
+    let series = |checkout_from: i64| {
+        vec![
+            shaped(
+                "payments",
+                MetricKind::Latency,
+                "mean latency",
+                (0.05, 0.15),
+                (FAULT_AT, FAULT_AT + 4 * STEP),
+                1,
+            ),
+            shaped(
+                "checkout",
+                MetricKind::Availability,
+                "success ratio",
+                (0.995, 0.78),
+                (checkout_from, end),
+                2,
+            ),
+        ]
+    };
+    let deploy = ChangeEvent {
+        service: "checkout".to_owned(),
+        kind: "deploy".to_owned(),
+        description: "deploy checkout v2.4.1".to_owned(),
+        author: None,
+        at: deployed,
+    };
+    let report = analyze(
+        &g,
+        &series(FAULT_AT + 3 * STEP),
+        std::slice::from_ref(&deploy),
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    let top = &report.hypotheses[0];
+    assert_eq!(top.service, "checkout", "{:?}", report.hypotheses);
+    assert!(
+        matches!(&top.culprit, Culprit::Change(c) if c.description == deploy.description),
+        "{:?}",
+        top.culprit
+    );
+
+    // Without the deploy, the same timing is a slow callee failing its caller's requests.
+    let report = analyze(
+        &g,
+        &series(FAULT_AT + 3 * STEP),
+        &[],
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "payments",
+        "{:?}",
+        report.hypotheses
+    );
+
+    // A deploy within a scrape of the callee's onset cannot tell the two apart: checkout,
+    // failing as payments slowed, is still payments' victim.
+    let early = ChangeEvent {
+        at: FAULT_AT + 30,
+        ..deploy
+    };
+    let report = analyze(
+        &g,
+        &series(FAULT_AT + STEP),
+        &[early],
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "payments",
+        "{:?}",
+        report.hypotheses
+    );
+}
