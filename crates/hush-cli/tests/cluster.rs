@@ -29,25 +29,6 @@ fn batch(i: i64, base: i64) -> Vec<u8> {
     hush_ingest::encode_remote_write(&series)
 }
 
-async fn status(c: &reqwest::Client, port: u16) -> Option<J> {
-    let r = c
-        .get(format!("http://127.0.0.1:{port}/api/v1/cluster/status"))
-        .send()
-        .await
-        .ok()?;
-    r.status().is_success().then_some(())?;
-    Some(r.json::<J>().await.ok()?["data"].clone())
-}
-
-/// Owners of shards 0..SHARDS when every shard has one, else `None`.
-fn owners(status: &J) -> Option<Vec<String>> {
-    status["shard_owners"]
-        .as_array()?
-        .iter()
-        .map(|s| s["owner"].as_str().map(str::to_string))
-        .collect()
-}
-
 #[test]
 fn sigkill_of_a_node_mid_stream_loses_no_acknowledged_sample() {
     let nats_server = require_binary("nats-server", "nats-server");

@@ -106,24 +106,6 @@ fn nats_cluster(dir: &std::path::Path) -> (Vec<Option<Proc>>, Vec<u16>) {
     (procs, client)
 }
 
-async fn status(c: &reqwest::Client, port: u16) -> Option<J> {
-    let r = c
-        .get(format!("http://127.0.0.1:{port}/api/v1/cluster/status"))
-        .send()
-        .await
-        .ok()?;
-    r.status().is_success().then_some(())?;
-    Some(r.json::<J>().await.ok()?["data"].clone())
-}
-
-fn owners(status: &J) -> Option<Vec<String>> {
-    status["shard_owners"]
-        .as_array()?
-        .iter()
-        .map(|s| s["owner"].as_str().map(str::to_string))
-        .collect()
-}
-
 async fn query(c: &reqwest::Client, port: u16, q: &str, at: f64) -> J {
     let q: String = q
         .bytes()

@@ -99,3 +99,23 @@ pub fn require_binary(name: &str, package: &str) -> String {
     }
     panic!("`{name}` not found on PATH: install the Debian package `{package}` (.ci/run does)");
 }
+
+/// A cluster node's `GET /api/v1/cluster/status` data, `None` while it cannot answer.
+pub async fn status(c: &reqwest::Client, port: u16) -> Option<serde_json::Value> {
+    let r = c
+        .get(format!("http://127.0.0.1:{port}/api/v1/cluster/status"))
+        .send()
+        .await
+        .ok()?;
+    r.status().is_success().then_some(())?;
+    Some(r.json::<serde_json::Value>().await.ok()?["data"].clone())
+}
+
+/// Owners of every shard when each has one, else `None`.
+pub fn owners(status: &serde_json::Value) -> Option<Vec<String>> {
+    status["shard_owners"]
+        .as_array()?
+        .iter()
+        .map(|s| s["owner"].as_str().map(str::to_string))
+        .collect()
+}
