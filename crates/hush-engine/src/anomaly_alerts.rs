@@ -155,8 +155,8 @@ impl Episodes {
         });
         // Resolutions after firings of other episodes, in a stable order.
         out.sort_by(|a, b| {
-            let key = |x: &Alert| (x.status == AlertStatus::Resolved, x.fingerprint.clone());
-            key(a).cmp(&key(b))
+            (a.status == AlertStatus::Resolved, &a.fingerprint)
+                .cmp(&(b.status == AlertStatus::Resolved, &b.fingerprint))
         });
         out
     }
