@@ -45,6 +45,10 @@ pub struct SelfMetrics {
     pub cluster_lag: Family<ShardLabel, Gauge>,
     /// Cluster mode: messages no owner could decode (dropped, logged).
     pub cluster_invalid_messages: Counter,
+    /// Cluster mode: series detectors written to shard checkpoints.
+    pub cluster_detectors_saved: Counter,
+    /// Cluster mode: series detectors taken over from shard checkpoints.
+    pub cluster_detectors_restored: Counter,
     active_series: Gauge,
     series: Gauge,
     wal_bytes: Gauge<u64, AtomicU64>,
@@ -86,6 +90,18 @@ impl Default for SelfMetrics {
         let cluster_refused = Family::<ReasonLabel, Counter>::default();
         let cluster_lag = Family::<ShardLabel, Gauge>::default();
         let cluster_invalid_messages = Counter::default();
+        let cluster_detectors_saved = Counter::default();
+        let cluster_detectors_restored = Counter::default();
+        registry.register(
+            "cluster_detectors_saved",
+            "Series detectors written to shard checkpoints in JetStream",
+            cluster_detectors_saved.clone(),
+        );
+        registry.register(
+            "cluster_detectors_restored",
+            "Series detectors taken over from shard checkpoints written by earlier owners",
+            cluster_detectors_restored.clone(),
+        );
         registry.register(
             "cluster_samples_published",
             "Samples published to the cluster's stream, by source",
@@ -111,6 +127,8 @@ impl Default for SelfMetrics {
             cluster_refused,
             cluster_lag,
             cluster_invalid_messages,
+            cluster_detectors_saved,
+            cluster_detectors_restored,
             samples_ingested,
             samples_rejected,
             requests_rejected,

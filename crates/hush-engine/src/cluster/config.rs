@@ -43,6 +43,11 @@ pub struct ClusterConfig {
     /// Upper bound of the stream's size; when it is full, writes get 503 (nothing is dropped).
     #[serde(default)]
     pub max_stream_bytes: Option<u64>,
+    /// How often an owner saves its shards' detector state to JetStream, so a node taking a
+    /// shard over resumes the detectors instead of learning them again. A shard handed back
+    /// (rebalancing, a stop) is saved at once; a crashed owner's is this old at most.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: PromDuration,
 }
 
 fn default_shards() -> u32 {
@@ -69,6 +74,10 @@ fn default_publish_timeout() -> PromDuration {
 
 fn default_query_timeout() -> PromDuration {
     PromDuration::from_secs(5)
+}
+
+fn default_checkpoint_interval() -> PromDuration {
+    PromDuration::from_secs(60)
 }
 
 /// Names NATS accepts in stream, consumer, bucket and key names alike.
@@ -125,6 +134,9 @@ impl ClusterConfig {
         if self.query_timeout.0.is_zero() {
             return Err("cluster.query_timeout must be positive".into());
         }
+        if self.checkpoint_interval.0 < Duration::from_secs(1) {
+            return Err("cluster.checkpoint_interval must be at least 1s".into());
+        }
         Ok(())
     }
 
@@ -149,6 +161,11 @@ impl ClusterConfig {
 
     pub fn nodes_bucket(&self) -> String {
         format!("{}-nodes", self.name)
+    }
+
+    /// The object store holding each shard's detector checkpoint.
+    pub fn detectors_bucket(&self) -> String {
+        format!("{}-detectors", self.name)
     }
 
     /// Where alerts are handed to the leader, which correlates them.
@@ -194,6 +211,8 @@ mod tests {
         assert_eq!(c.stream_name(), "hush-samples");
         assert_eq!(c.subject(3), "hush.samples.3");
         assert_eq!(c.leases_bucket(), "hush-shards");
+        assert_eq!(c.detectors_bucket(), "hush-detectors");
+        assert_eq!(c.checkpoint_interval.0, Duration::from_secs(60));
         assert!(c.renew_interval() < c.lease.0);
     }
 
@@ -207,6 +226,9 @@ mod tests {
         assert!(e.contains("cluster.shards"), "{e}");
         let e = cfg("nats: ['nats://127.0.0.1:4222']\nnode_id: a\nlease: 100ms\n").unwrap_err();
         assert!(e.contains("cluster.lease"), "{e}");
+        let e = cfg("nats: ['nats://127.0.0.1:4222']\nnode_id: a\ncheckpoint_interval: 0s\n")
+            .unwrap_err();
+        assert!(e.contains("cluster.checkpoint_interval"), "{e}");
         let e = cfg("nats: ['nats://127.0.0.1:4222']\nnode_id: a\nname: a.b\n").unwrap_err();
         assert!(e.contains("cluster.name"), "{e}");
         assert!(cfg("nats: ['nats://127.0.0.1:4222']\nnode_id: a\nbogus: 1\n").is_err());

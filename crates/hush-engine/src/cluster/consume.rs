@@ -1,5 +1,5 @@
-//! The owner's side of a shard: catch up on the shard's history, then consume its durable
-//! consumer into the local store.
+//! The owner's side of a shard: take over the previous owner's detectors, catch up on the
+//! shard's history, then consume its durable consumer into the local store.
 //!
 //! Re-delivery (an acknowledgement lost, a takeover, a replay overlapping what was consumed)
 //! never double-counts because the store treats a sample equal to one it holds for the same
@@ -33,6 +33,20 @@ pub async fn run(
     lease: watch::Receiver<Option<Instant>>,
 ) {
     let started = Instant::now();
+    // The previous owner's detectors first, so the replay below continues them.
+    match super::checkpoint::load(&engine, &cluster, shard).await {
+        Ok(Some(r)) => tracing::info!(
+            shard,
+            restored = r.restored,
+            kept = r.kept,
+            dropped = r.dropped,
+            "shard detectors taken over"
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(shard, error = %e, "reading the detector checkpoint failed; relearning from the history")
+        }
+    }
     // History first: what earlier owners stored is queryable here too before new samples
     // arrive. Retried, because skipping it would hide acknowledged samples from queries.
     loop {

@@ -6,7 +6,9 @@
 //! if anyone else wrote since), and releases with a delete at that revision. Nodes register in a
 //! second bucket with the same expiry; each aims for `ceil(shards / live nodes)` shards, claims
 //! free ones below that and hands back the surplus above it, so shards spread as nodes come and
-//! go and a silent node's shards go to the others within one lease and one renew interval.
+//! go. Besides the renew interval, a node wakes just after the earliest expiry it saw (the
+//! entry's server time plus the lease), so a silent node's shards go to the others one lease
+//! after its last renewal, not up to one renew interval later.
 //!
 //! A node stops consuming a shard by its own clock before the lease can have expired on the
 //! server (it counts from before the renewal was sent), so two nodes never consume one shard at
@@ -72,64 +74,77 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(c.renew_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first = true;
+    // Just after the earliest lease or node record seen to expire, if one is due soon.
+    let mut wake: Option<Instant> = None;
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
+        let expiry = async {
+            match wake {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let expired = tokio::select! {
+            _ = tick.tick() => false,
+            _ = expiry => true,
             _ = stop.changed() => break,
-        }
-        if let Err(e) = cluster.nodes.put(&c.node_id, record.clone()).await {
-            tracing::warn!(error = %e, "registering the node failed");
-        }
-        if first {
-            // Nodes started together see each other before anyone claims everything.
-            first = false;
-            continue;
-        }
-        // Renew what is held; a revision conflict means the lease was lost.
-        let mut lost = Vec::new();
-        for (&shard, h) in held.iter_mut() {
-            let sent = Instant::now();
-            match cluster
-                .leases
-                .update(key(shard), value.clone(), h.revision)
-                .await
-            {
-                Ok(rev) => {
-                    h.revision = rev;
-                    let _ = h.lease.send(Some(sent + hold_for));
-                }
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                    tracing::warn!(shard, "shard lease lost to another node");
-                    lost.push(shard);
-                }
-                Err(e) => {
-                    tracing::warn!(shard, error = %e, "renewing a shard lease failed");
-                    if h.lease.borrow().is_none_or(|d| d <= Instant::now()) {
+        };
+        wake = None;
+        // Woken for an expiry: straight to the claims, the renewals are not due.
+        if !expired {
+            if let Err(e) = cluster.nodes.put(&c.node_id, record.clone()).await {
+                tracing::warn!(error = %e, "registering the node failed");
+            }
+            if first {
+                // Nodes started together see each other before anyone claims everything.
+                first = false;
+                continue;
+            }
+            // Renew what is held; a revision conflict means the lease was lost.
+            let mut lost = Vec::new();
+            for (&shard, h) in held.iter_mut() {
+                let sent = Instant::now();
+                match cluster
+                    .leases
+                    .update(key(shard), value.clone(), h.revision)
+                    .await
+                {
+                    Ok(rev) => {
+                        h.revision = rev;
+                        let _ = h.lease.send(Some(sent + hold_for));
+                    }
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                        tracing::warn!(shard, "shard lease lost to another node");
                         lost.push(shard);
+                    }
+                    Err(e) => {
+                        tracing::warn!(shard, error = %e, "renewing a shard lease failed");
+                        if h.lease.borrow().is_none_or(|d| d <= Instant::now()) {
+                            lost.push(shard);
+                        }
                     }
                 }
             }
-        }
-        for shard in lost {
-            if let Some(h) = held.remove(&shard) {
-                stop_consumer(h).await;
+            for shard in lost {
+                if let Some(h) = held.remove(&shard) {
+                    stop_consumer(h).await;
+                }
             }
-        }
-        // A consumer that stopped on its own (its deadline passed while renewals failed) leaves
-        // a lease nobody consumes even if a later renewal got through: hand it back so it is
-        // claimed again, here or elsewhere, with a fresh consumer.
-        let idle: Vec<u32> = held
-            .iter()
-            .filter(|(_, h)| h.task.is_finished())
-            .map(|(s, _)| *s)
-            .collect();
-        for shard in idle {
-            if let Some(h) = held.remove(&shard) {
-                release(&cluster, shard, h).await;
+            // A consumer that stopped on its own (its deadline passed while renewals failed) leaves
+            // a lease nobody consumes even if a later renewal got through: hand it back so it is
+            // claimed again, here or elsewhere, with a fresh consumer.
+            let idle: Vec<u32> = held
+                .iter()
+                .filter(|(_, h)| h.task.is_finished())
+                .map(|(s, _)| *s)
+                .collect();
+            for shard in idle {
+                if let Some(h) = held.remove(&shard) {
+                    release(&engine, &cluster, shard, h).await;
+                }
             }
         }
         // Rebalance against the nodes and leases that exist now.
-        let (live, taken) = match view(&cluster).await {
+        let (live, taken, next_expiry) = match view(&cluster).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the cluster's leases failed");
@@ -137,6 +152,7 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
+        wake = next_expiry.and_then(|at| wake_at(at, lease, c.renew_interval()));
         let shards = c.shards;
         let target = shards.div_ceil(live.max(1)) as usize;
         if held.len() < target {
@@ -186,7 +202,7 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                 .collect();
             for shard in surplus {
                 if let Some(h) = held.remove(&shard) {
-                    release(&cluster, shard, h).await;
+                    release(&engine, &cluster, shard, h).await;
                     tracing::info!(shard, "shard handed back for rebalancing");
                 }
             }
@@ -194,7 +210,7 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
         cluster.set_owned(held.keys().copied());
     }
     for (shard, h) in std::mem::take(&mut held) {
-        release(&cluster, shard, h).await;
+        release(&engine, &cluster, shard, h).await;
     }
     cluster.set_owned(std::iter::empty());
     cluster.save_applied();
@@ -203,12 +219,16 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Stops the consumer (it finishes and acknowledges the batch in hand), then deletes the lease
-/// so another node can claim the shard at once instead of after it expires.
-async fn release(cluster: &Cluster, shard: u32, h: Held) {
+/// Stops the consumer (it finishes and acknowledges the batch in hand), saves the shard's
+/// detectors for the next owner, then deletes the lease so another node can claim the shard
+/// at once instead of after it expires.
+async fn release(engine: &Arc<Engine>, cluster: &Cluster, shard: u32, h: Held) {
     let revision = h.revision;
     stop_consumer(h).await;
     cluster.save_applied();
+    if let Err(e) = super::checkpoint::save(engine, cluster, shard).await {
+        tracing::warn!(shard, error = %e, "saving the detector checkpoint failed; the next owner relearns");
+    }
     if let Err(e) = cluster
         .leases
         .delete_expect_revision(key(shard), Some(revision))
@@ -229,11 +249,38 @@ async fn stop_consumer(mut h: Held) {
     }
 }
 
-/// Live nodes and the shards with a lease.
-async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>), String> {
-    let nodes = keys(&cluster.nodes).await?;
+/// When to look again for an entry last written at `written` (nanoseconds since the epoch, the
+/// server's clock): just after it expires, or `None` if that is not worth an extra round
+/// because the regular one comes first, or the clocks disagree so much that the time is long
+/// past (the server expires it when it does; the regular round sees it).
+fn wake_at(written: i128, lease: Duration, every: Duration) -> Option<Instant> {
+    // Past the server's expiry timer, which fires at the entry's expiry to the millisecond.
+    const SLACK: Duration = Duration::from_millis(20);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    let due = written + lease.as_nanos() as i128 + SLACK.as_nanos() as i128 - now;
+    if due >= every.as_nanos() as i128 || due < -(every.as_nanos() as i128) {
+        return None;
+    }
+    // An entry the server has not expired yet at its time is looked at again shortly.
+    let due = if due > 0 {
+        Duration::from_nanos(due as u64)
+    } else {
+        Duration::from_millis(50)
+    };
+    Some(Instant::now() + due)
+}
+
+/// Live nodes, the shards with a lease, and when the oldest lease or node record was written
+/// (nanoseconds since the epoch, the server's clock): the next one to expire.
+async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>, Option<i128>), String> {
+    let nodes = entries(&cluster.nodes).await?;
+    let mut oldest = nodes.iter().map(|e| e.created.unix_timestamp_nanos()).min();
     let read = async {
         let mut taken = BTreeSet::new();
+        let mut oldest: Option<i128> = None;
         for shard in 0..cluster.config.shards {
             if let Some(e) = cluster
                 .leases
@@ -243,20 +290,26 @@ async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>), String> {
                 && e.operation == kv::Operation::Put
             {
                 taken.insert(shard);
+                let t = e.created.unix_timestamp_nanos();
+                oldest = Some(oldest.map_or(t, |o| o.min(t)));
             }
         }
-        Ok::<_, String>(taken)
+        Ok::<_, String>((taken, oldest))
     };
-    let taken = tokio::time::timeout(Duration::from_secs(5), read)
+    let (taken, oldest_lease) = tokio::time::timeout(Duration::from_secs(5), read)
         .await
         .map_err(|_| "timed out reading the shard leases".to_string())??;
+    oldest = match (oldest, oldest_lease) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     // This node counts even if its registration failed this round.
     let live = nodes
         .iter()
-        .filter(|n| **n != cluster.config.node_id)
+        .filter(|e| e.key != cluster.config.node_id)
         .count() as u32
         + 1;
-    Ok((live, taken))
+    Ok((live, taken, oldest))
 }
 
 /// The keys of `store` that hold a value (not deleted).
@@ -267,6 +320,11 @@ async fn view(cluster: &Cluster) -> Result<(u32, BTreeSet<u32>), String> {
 /// second per node they time out for tens of seconds while a NATS server is lost, and every
 /// lease with them.
 pub(crate) async fn keys(store: &kv::Store) -> Result<Vec<String>, String> {
+    Ok(entries(store).await?.into_iter().map(|e| e.key).collect())
+}
+
+/// The entries of `store` that hold a value, read as [`keys`] describes.
+async fn entries(store: &kv::Store) -> Result<Vec<kv::Entry>, String> {
     use futures_util::TryStreamExt;
     let read = async {
         let mut subjects = store
@@ -287,7 +345,7 @@ pub(crate) async fn keys(store: &kv::Store) -> Result<Vec<String>, String> {
             if let Some(e) = store.entry(k.as_str()).await.map_err(|e| e.to_string())?
                 && e.operation == kv::Operation::Put
             {
-                out.push(k);
+                out.push(e);
             }
         }
         Ok::<_, String>(out)
@@ -304,5 +362,35 @@ mod tests {
         // Never the leader's key, whatever the shard.
         assert_eq!(super::key(17), "shard-17");
         assert_ne!(super::key(0), super::super::leader::KEY);
+    }
+
+    #[test]
+    fn wakes_just_after_an_expiry_due_before_the_next_round() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        use tokio::time::Instant;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128;
+        let ms = |n: i128| n * 1_000_000;
+        let (lease, every) = (Duration::from_secs(3), Duration::from_secs(1));
+        // Renewed just now: the regular round comes first.
+        assert!(super::wake_at(now, lease, every).is_none());
+        // Written 2.5 s ago: expires in 0.5 s, looked at 20 ms after that.
+        let at = super::wake_at(now - ms(2500), lease, every).unwrap();
+        let left = at.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_millis(400) && left <= Duration::from_millis(520),
+            "{left:?}"
+        );
+        // Due already but not yet gone: looked at again shortly, not in a busy loop.
+        let at = super::wake_at(now - ms(3100), lease, every).unwrap();
+        let left = at.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_millis(30) && left <= Duration::from_millis(50),
+            "{left:?}"
+        );
+        // Long past by this clock (the server's disagrees): left to the regular round.
+        assert!(super::wake_at(now - ms(10_000), lease, every).is_none());
     }
 }

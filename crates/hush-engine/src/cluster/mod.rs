@@ -8,7 +8,9 @@
 //! - Shards are owned through leases in a JetStream KV bucket whose entries expire after
 //!   `cluster.lease` ([`leases`]); the owner of a shard replays the shard's retained history it
 //!   has not stored yet, then consumes the shard's durable consumer into its local store and
-//!   acknowledges after the store made the samples durable ([`consume`]).
+//!   acknowledges after the store made the samples durable ([`consume`]). Owners save their
+//!   shards' detectors to a JetStream object store and a new owner resumes them
+//!   ([`checkpoint`]).
 //!
 //! - Any node answers a query for the whole cluster by gathering the selected series from the
 //!   shards' owners ([`query`]).
@@ -18,6 +20,7 @@
 //! **Invariant:** a sample acknowledged to a client is in the stream; a message is acknowledged
 //! to the stream only after its samples are durable in the owner's store.
 
+mod checkpoint;
 pub mod config;
 mod consume;
 mod leader;
@@ -29,7 +32,7 @@ pub mod wire;
 pub use config::ClusterConfig;
 pub use query::Gathered;
 
-use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use hush_model::TimeSeries;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -81,6 +84,8 @@ pub struct Cluster {
     stream: stream::Stream,
     leases: kv::Store,
     nodes: kv::Store,
+    /// Each shard's detector checkpoint.
+    detectors: object_store::ObjectStore,
     /// Told apart from an earlier process with the same node id, whose leases may still run.
     incarnation: String,
     /// The HTTP address this node serves, shown in the status.
@@ -110,6 +115,7 @@ impl Cluster {
         ensure_consumers(&stream, &config).await?;
         let leases = ensure_bucket(&js, &config, config.leases_bucket()).await?;
         let nodes = ensure_bucket(&js, &config, config.nodes_bucket()).await?;
+        let detectors = ensure_object_store(&js, &config).await?;
         let max_message = client
             .server_info()
             .max_payload
@@ -127,6 +133,7 @@ impl Cluster {
             stream,
             leases,
             nodes,
+            detectors,
             incarnation: uuid::Uuid::new_v4().simple().to_string(),
             api,
             max_message,
@@ -448,6 +455,36 @@ async fn ensure_bucket(
     js.get_key_value(&bucket).await.map_err(|e| setup(&e))
 }
 
+/// The object store of detector checkpoints, declared like [`ensure_bucket`]'s streams (the
+/// client's own creation sends fields a 2.9 server rejects). Objects never expire: a shard's
+/// checkpoint is replaced by its next owner's.
+async fn ensure_object_store(
+    js: &jetstream::Context,
+    config: &ClusterConfig,
+) -> Result<object_store::ObjectStore, ClusterError> {
+    let bucket = config.detectors_bucket();
+    let setup = |e: &dyn std::fmt::Display| ClusterError::Setup {
+        what: format!("object store `{bucket}`"),
+        reason: e.to_string(),
+    };
+    let cfg = stream::Config {
+        name: format!("OBJ_{bucket}"),
+        subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
+        max_bytes: -1,
+        max_message_size: -1,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        allow_direct: true,
+        num_replicas: config.replicas,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    };
+    js.create_or_update_stream(cfg)
+        .await
+        .map_err(|e| setup(&e))?;
+    js.get_object_store(&bucket).await.map_err(|e| setup(&e))
+}
+
 fn load_applied(path: &Path) -> BTreeMap<u32, u64> {
     std::fs::read_to_string(path)
         .ok()
@@ -455,6 +492,7 @@ fn load_applied(path: &Path) -> BTreeMap<u32, u64> {
         .unwrap_or_default()
 }
 
+pub(crate) use checkpoint::run as run_checkpoints;
 pub(crate) use consume::run as consume_shard;
 pub(crate) use leader::RegroupRequest;
 pub(crate) use leader::run as run_leader;
