@@ -567,3 +567,76 @@ fn a_downstream_blip_before_a_callers_deploy_does_not_explain_the_caller() {
         report.hypotheses
     );
 }
+
+#[test]
+fn a_caller_failing_within_a_scrape_of_its_own_deploy_is_explained_by_it() {
+    // Checkout is deployed and fails a fifth of its requests from the next scrape on. Payments,
+    // which it calls, blips around the same moment — but not across the deploy: either its
+    // blip was over before the deploy took effect, or it began only with checkout's failures,
+    // after the deploy. Either way the deploy is the nearer antecedent, and checkout the cause.
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "checkout", Provenance::Config);
+    g.add_call("checkout", "payments", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let deploy = ChangeEvent {
+        service: "checkout".to_owned(),
+        kind: "deploy".to_owned(),
+        description: "deploy checkout v2.4.1".to_owned(),
+        author: None,
+        at: FAULT_AT + 30,
+    };
+    let series = |payments: (i64, i64)| {
+        vec![
+            shaped(
+                "payments",
+                MetricKind::Latency,
+                "mean latency",
+                (0.05, 0.15),
+                payments,
+                1,
+            ),
+            shaped(
+                "checkout",
+                MetricKind::Availability,
+                "success ratio",
+                (0.995, 0.78),
+                (FAULT_AT + STEP, end),
+                2,
+            ),
+        ]
+    };
+    let over_before = (FAULT_AT, FAULT_AT + STEP);
+    let with_checkout = (FAULT_AT + STEP, FAULT_AT + 3 * STEP);
+    for blip in [over_before, with_checkout] {
+        let report = analyze(
+            &g,
+            &series(blip),
+            std::slice::from_ref(&deploy),
+            &no_target(),
+            &RcaConfig::default(),
+        )
+        .unwrap();
+        let top = &report.hypotheses[0];
+        assert_eq!(top.service, "checkout", "{blip:?}: {:?}", report.hypotheses);
+        assert!(
+            matches!(&top.culprit, Culprit::Change(c) if c.description == deploy.description),
+            "{blip:?}: {:?}",
+            top.culprit
+        );
+    }
+
+    // Without the deploy, payments slowing as checkout fails is the cause.
+    let report = analyze(
+        &g,
+        &series(with_checkout),
+        &[],
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "payments",
+        "{:?}",
+        report.hypotheses
+    );
+}
