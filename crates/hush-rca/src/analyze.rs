@@ -235,7 +235,7 @@ pub fn analyze(
         })
         .collect();
     let mut ranked = rank(cfg.ranker, graph, &scores, &moves, &cands, &rank_cfg);
-    let suspects = change_suspects(graph, changes, incident, cfg, &cands, target_ix);
+    let suspects = change_suspects(graph, changes, incident, cfg, &cands, &moves);
     apply_changes(&mut ranked, &suspects, cfg);
     if ranked.is_empty() {
         return Ok(abstain("no service departed from its baseline".to_owned()));
@@ -341,21 +341,34 @@ fn validate(
     Ok(())
 }
 
-/// Changes close enough to onset, on a candidate service or (with a target) on any service the
-/// target reaches: (service, change, proximity).
+/// Changes close enough to onset on a candidate service, or on a service that a candidate calls
+/// directly and that was changed before that candidate departed: (service, change, proximity).
+///
+/// A fault travels up the call graph through the services that show it, so a changed service
+/// that did not depart itself (no telemetry of the fault: a database whose clients see the
+/// errors) can only be the cause of what its own callers show, after the change. A change on a
+/// service that neither departed nor is called by one that did is unrelated to the incident,
+/// however close in time; with nothing departed, no change is a suspect.
 fn change_suspects<'a>(
     graph: &ServiceGraph,
     changes: &'a [ChangeEvent],
     incident: &Incident,
     cfg: &RcaConfig,
     cands: &[NodeIndex],
-    target: Option<NodeIndex>,
+    moves: &[Move<'_>],
 ) -> Vec<(NodeIndex, &'a ChangeEvent, f64)> {
-    let reach = target.map(|t| {
-        petgraph::algo::dijkstra(graph.inner(), t, None, |_| 1u32)
-            .into_keys()
-            .collect::<Vec<_>>()
-    });
+    let g = graph.inner();
+    let in_scope = |ix: NodeIndex, at: i64| {
+        cands.contains(&ix)
+            || g.neighbors_directed(ix, petgraph::Direction::Incoming)
+                .any(|caller| {
+                    cands.contains(&caller)
+                        && moves
+                            .get(caller.index())
+                            .and_then(|m| m.first)
+                            .is_some_and(|first| first >= at)
+                })
+    };
     changes
         .iter()
         .filter_map(|c| {
@@ -366,8 +379,7 @@ fn change_suspects<'a>(
                 cfg.change_lookback,
                 cfg.change_half_life,
             );
-            let in_scope = cands.contains(&ix) || reach.as_ref().is_none_or(|r| r.contains(&ix));
-            (p > 0.0 && in_scope).then_some((ix, c, p))
+            (p > 0.0 && in_scope(ix, c.at)).then_some((ix, c, p))
         })
         .collect()
 }

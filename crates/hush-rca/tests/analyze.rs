@@ -640,3 +640,75 @@ fn a_caller_failing_within_a_scrape_of_its_own_deploy_is_explained_by_it() {
         report.hypotheses
     );
 }
+
+#[test]
+fn a_change_is_a_suspect_only_where_the_fault_could_have_travelled_from() {
+    // Cart's pods fail. Changes went out minutes before elsewhere: on recommendations (a
+    // sibling under web), on order-worker (unconnected), on postgres (behind users, which stayed
+    // normal). None of them departed, and no service that departed calls them: a fault travels
+    // up the call graph through services that show it, so none is a suspect, however close in
+    // time.
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "cart", Provenance::Config);
+    g.add_call("web", "recommendations", Provenance::Config);
+    g.add_call("cart", "redis", Provenance::Config);
+    g.add_call("cart", "users", Provenance::Config);
+    g.add_call("users", "postgres", Provenance::Config);
+    g.add_call("order-worker", "inventory", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let pods = |from: i64| {
+        vec![shaped(
+            "cart",
+            MetricKind::Availability,
+            "pods up",
+            (1.0, 0.667),
+            (from, end),
+            1,
+        )]
+    };
+    let change = |service: &str, at: i64| ChangeEvent {
+        service: service.to_owned(),
+        kind: "config".to_owned(),
+        description: format!("{service}: rotated credentials"),
+        author: None,
+        at,
+    };
+    let unrelated = [
+        change("recommendations", FAULT_AT - 60),
+        change("order-worker", FAULT_AT - 30),
+        change("postgres", FAULT_AT - 120),
+    ];
+    let ranked = |series: &[Series], changes: &[ChangeEvent]| -> Vec<String> {
+        analyze(&g, series, changes, &no_target(), &RcaConfig::default())
+            .unwrap()
+            .hypotheses
+            .into_iter()
+            .map(|h| h.service)
+            .collect()
+    };
+    assert_eq!(ranked(&pods(FAULT_AT), &unrelated), ["cart"]);
+
+    // A silent callee of the failing service, changed just before it failed, may be the cause
+    // (a database whose clients see the errors): it stays a suspect…
+    let redis = change("redis", FAULT_AT - 120);
+    let got = ranked(&pods(FAULT_AT), std::slice::from_ref(&redis));
+    assert!(got.contains(&"redis".to_owned()), "{got:?}");
+    // …but not when the change came after cart had already failed.
+    let late = change("redis", FAULT_AT + 2 * STEP);
+    assert_eq!(ranked(&pods(FAULT_AT), &[late]), ["cart"]);
+
+    // With nothing departed, nothing is named: a change alone is no root cause.
+    let report = analyze(
+        &g,
+        &pods(end),
+        &[unrelated.as_slice(), &[redis]].concat(),
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    assert!(
+        matches!(report.verdict, Verdict::NoRootCause { .. }),
+        "{:?}",
+        report.hypotheses
+    );
+}
