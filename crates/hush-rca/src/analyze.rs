@@ -213,15 +213,37 @@ pub fn analyze(
             changed[ix.index()].push(c.at);
         }
     }
+    // Per service, its other series that departed earlier and were still abnormal when its
+    // strongest one departed: (first time past the threshold, weighted score).
+    let mut onsets: Vec<Vec<(i64, f64)>> = vec![Vec::new(); n];
+    for d in &deps {
+        let Some(ix) = graph.index_of(&d.key.service) else {
+            continue;
+        };
+        let Some(b) = best[ix.index()]
+            .and_then(|i| deps.get(i))
+            .and_then(|d| d.first_at)
+        else {
+            continue;
+        };
+        let w = d.score * weight(incident.target.as_ref(), d, cfg);
+        let ongoing = d.last_at.is_some_and(|t| t >= b);
+        match d.first_at {
+            Some(f) if f < b && ongoing && w >= threshold => onsets[ix.index()].push((f, w)),
+            _ => {}
+        }
+    }
     // Moves in signal units, comparable only between series of the symptom's kind and name.
     let moves: Vec<Move<'_>> = best
         .iter()
         .zip(&changed)
-        .map(|(b, ch)| match b.and_then(|i| deps.get(i)) {
+        .zip(&onsets)
+        .map(|((b, ch), earlier)| match b.and_then(|i| deps.get(i)) {
             Some(d) if weight(incident.target.as_ref(), d, cfg) >= 1.0 => Move {
                 delta: (d.peak_value - d.baseline).abs(),
                 signal: Some((d.key.kind, d.key.name.as_str())),
                 first: d.first_at,
+                earlier,
                 abnormal: &d.abnormal_at,
                 changed: ch,
             },
@@ -229,6 +251,7 @@ pub fn analyze(
                 delta: f64::NAN,
                 signal: None,
                 first: None,
+                earlier: &[],
                 abnormal: &[],
                 changed: ch,
             },

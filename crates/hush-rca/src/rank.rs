@@ -135,6 +135,9 @@ pub(crate) struct Move<'a> {
     pub signal: Option<(MetricKind, &'a str)>,
     /// When it first stood past the threshold, Unix seconds.
     pub first: Option<i64>,
+    /// Its other series that stood past the threshold before it and still did when it
+    /// departed: (first time past the threshold, score).
+    pub earlier: &'a [(i64, f64)],
     /// Every time it stood past the threshold, ascending.
     pub abnormal: &'a [i64],
     /// When changes were applied to the service, Unix seconds.
@@ -181,6 +184,7 @@ fn traversal(
         delta: f64::NAN,
         signal: None,
         first: None,
+        earlier: &[],
         abnormal: &[],
         changed: &[],
     };
@@ -229,7 +233,12 @@ fn traversal(
                     .abnormal
                     .iter()
                     .any(|&t| t <= b && b - t <= STILL_ABNORMAL_S);
-                if a <= b && still {
+                // Nor is a callee that departed after the caller was already departing, as far
+                // (in spreads) as the callee ever did, on a signal still abnormal when its
+                // strongest moved: the caller's trouble began first. A smaller early move of
+                // the caller's (a noisy point) does not count.
+                let caller_first = mine.earlier.iter().any(|&(f, sc)| f < a && sc >= s);
+                if a <= b && still && !caller_first {
                     cross.push(c);
                 }
             } else if s >= cfg.explain_ratio * own {

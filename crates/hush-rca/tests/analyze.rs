@@ -712,3 +712,55 @@ fn a_change_is_a_suspect_only_where_the_fault_could_have_travelled_from() {
         report.hypotheses
     );
 }
+
+#[test]
+fn a_callee_departing_after_its_caller_was_already_failing_explains_nothing() {
+    // A cart pod leaks memory: cart's CPU climbs from the start (garbage collection), and minutes
+    // later its pods are killed. In between, the cache it calls shows a little more CPU (cart's
+    // retries). The cache departed before cart's pods fell, but cart was already departing
+    // further, and still is: what the cache showed came after, so it explains nothing.
+    let mut g = ServiceGraph::new();
+    g.add_call("cart", "redis", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let series = |redis_to: f64| {
+        vec![
+            shaped(
+                "cart",
+                MetricKind::Saturation,
+                "cpu",
+                (0.07, 0.45),
+                (FAULT_AT, end),
+                1,
+            ),
+            shaped(
+                "cart",
+                MetricKind::Availability,
+                "pods up",
+                (1.0, 0.667),
+                (FAULT_AT + 6 * STEP, end),
+                2,
+            ),
+            shaped(
+                "redis",
+                MetricKind::Saturation,
+                "cpu",
+                (0.07, redis_to),
+                (FAULT_AT + 2 * STEP, FAULT_AT + 5 * STEP),
+                3,
+            ),
+        ]
+    };
+    let top = |s: &[Series]| {
+        analyze(&g, s, &[], &no_target(), &RcaConfig::default())
+            .unwrap()
+            .hypotheses
+            .into_iter()
+            .map(|h| h.service)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(top(&series(0.11)).first().map(String::as_str), Some("cart"));
+
+    // A callee departing further than anything its caller showed before it still explains the
+    // caller: the caller's earlier, smaller move is no sign it failed on its own.
+    assert_eq!(top(&series(1.5)).first().map(String::as_str), Some("redis"));
+}
