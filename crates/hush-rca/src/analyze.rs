@@ -213,15 +213,37 @@ pub fn analyze(
             changed[ix.index()].push(c.at);
         }
     }
+    // Per service, its other series that departed earlier and were still abnormal when its
+    // strongest one departed: (first time past the threshold, weighted score).
+    let mut onsets: Vec<Vec<(i64, f64)>> = vec![Vec::new(); n];
+    for d in &deps {
+        let Some(ix) = graph.index_of(&d.key.service) else {
+            continue;
+        };
+        let Some(b) = best[ix.index()]
+            .and_then(|i| deps.get(i))
+            .and_then(|d| d.first_at)
+        else {
+            continue;
+        };
+        let w = d.score * weight(incident.target.as_ref(), d, cfg);
+        let ongoing = d.last_at.is_some_and(|t| t >= b);
+        match d.first_at {
+            Some(f) if f < b && ongoing && w >= threshold => onsets[ix.index()].push((f, w)),
+            _ => {}
+        }
+    }
     // Moves in signal units, comparable only between series of the symptom's kind and name.
     let moves: Vec<Move<'_>> = best
         .iter()
         .zip(&changed)
-        .map(|(b, ch)| match b.and_then(|i| deps.get(i)) {
+        .zip(&onsets)
+        .map(|((b, ch), earlier)| match b.and_then(|i| deps.get(i)) {
             Some(d) if weight(incident.target.as_ref(), d, cfg) >= 1.0 => Move {
                 delta: (d.peak_value - d.baseline).abs(),
                 signal: Some((d.key.kind, d.key.name.as_str())),
                 first: d.first_at,
+                earlier,
                 abnormal: &d.abnormal_at,
                 changed: ch,
             },
@@ -229,13 +251,14 @@ pub fn analyze(
                 delta: f64::NAN,
                 signal: None,
                 first: None,
+                earlier: &[],
                 abnormal: &[],
                 changed: ch,
             },
         })
         .collect();
     let mut ranked = rank(cfg.ranker, graph, &scores, &moves, &cands, &rank_cfg);
-    let suspects = change_suspects(graph, changes, incident, cfg, &cands, target_ix);
+    let suspects = change_suspects(graph, changes, incident, cfg, &cands, &moves);
     apply_changes(&mut ranked, &suspects, cfg);
     if ranked.is_empty() {
         return Ok(abstain("no service departed from its baseline".to_owned()));
@@ -341,21 +364,34 @@ fn validate(
     Ok(())
 }
 
-/// Changes close enough to onset, on a candidate service or (with a target) on any service the
-/// target reaches: (service, change, proximity).
+/// Changes close enough to onset on a candidate service, or on a service that a candidate calls
+/// directly and that was changed before that candidate departed: (service, change, proximity).
+///
+/// A fault travels up the call graph through the services that show it, so a changed service
+/// that did not depart itself (no telemetry of the fault: a database whose clients see the
+/// errors) can only be the cause of what its own callers show, after the change. A change on a
+/// service that neither departed nor is called by one that did is unrelated to the incident,
+/// however close in time; with nothing departed, no change is a suspect.
 fn change_suspects<'a>(
     graph: &ServiceGraph,
     changes: &'a [ChangeEvent],
     incident: &Incident,
     cfg: &RcaConfig,
     cands: &[NodeIndex],
-    target: Option<NodeIndex>,
+    moves: &[Move<'_>],
 ) -> Vec<(NodeIndex, &'a ChangeEvent, f64)> {
-    let reach = target.map(|t| {
-        petgraph::algo::dijkstra(graph.inner(), t, None, |_| 1u32)
-            .into_keys()
-            .collect::<Vec<_>>()
-    });
+    let g = graph.inner();
+    let in_scope = |ix: NodeIndex, at: i64| {
+        cands.contains(&ix)
+            || g.neighbors_directed(ix, petgraph::Direction::Incoming)
+                .any(|caller| {
+                    cands.contains(&caller)
+                        && moves
+                            .get(caller.index())
+                            .and_then(|m| m.first)
+                            .is_some_and(|first| first >= at)
+                })
+    };
     changes
         .iter()
         .filter_map(|c| {
@@ -366,8 +402,7 @@ fn change_suspects<'a>(
                 cfg.change_lookback,
                 cfg.change_half_life,
             );
-            let in_scope = cands.contains(&ix) || reach.as_ref().is_none_or(|r| r.contains(&ix));
-            (p > 0.0 && in_scope).then_some((ix, c, p))
+            (p > 0.0 && in_scope(ix, c.at)).then_some((ix, c, p))
         })
         .collect()
 }

@@ -135,6 +135,9 @@ pub(crate) struct Move<'a> {
     pub signal: Option<(MetricKind, &'a str)>,
     /// When it first stood past the threshold, Unix seconds.
     pub first: Option<i64>,
+    /// Its other series that stood past the threshold before it and still did when it
+    /// departed: (first time past the threshold, score).
+    pub earlier: &'a [(i64, f64)],
     /// Every time it stood past the threshold, ascending.
     pub abnormal: &'a [i64],
     /// When changes were applied to the service, Unix seconds.
@@ -145,20 +148,28 @@ pub(crate) struct Move<'a> {
 /// a few scrape intervals, as the effect of a callee shows in its caller within a minute or two.
 const STILL_ABNORMAL_S: i64 = 300;
 
-/// How long a callee's departure takes to show in its caller: a scrape or two.
+/// How long a departure takes to show one hop away, and a change in the service it was applied
+/// to: a scrape or two.
 const PROPAGATION_S: i64 = 60;
 
-/// Whether the caller's own change, not the callee, explains the caller's onset: the callee had
-/// been abnormal for longer than its effect takes to propagate, the caller stayed normal, and it
-/// departed only after a change was applied to it. An earlier downstream blip (a GC pause, a
-/// slow node) then explains nothing, however it compares in size.
+/// Whether the caller's own change, not the callee, explains the caller's onset.
+///
+/// Either the callee had been abnormal for longer than its effect takes to propagate while the
+/// caller stayed normal, and the caller departed only after a change was applied to it: an
+/// earlier downstream blip (a GC pause, a slow node) then explains nothing, however it compares
+/// in size. Or the caller departed within a scrape or two of its own change and the callee was
+/// not abnormal across that change: it departed only with or after the change (which precedes
+/// both), or its blip was over before the change took effect. Only a callee abnormal both
+/// before the change and still as the caller departed leaves the two indistinguishable; it then
+/// keeps explaining its caller.
 fn own_change_came_between(mine: &Move<'_>, theirs: &Move<'_>) -> bool {
     let (Some(a), Some(b)) = (theirs.first, mine.first) else {
         return false;
     };
+    let across = |t: i64| a < t && theirs.abnormal.iter().any(|&x| x >= t && x <= b);
     mine.changed
         .iter()
-        .any(|&t| t >= a + PROPAGATION_S && t <= b)
+        .any(|&t| t <= b && (t >= a + PROPAGATION_S || (b - t <= PROPAGATION_S && !across(t))))
 }
 
 fn traversal(
@@ -173,6 +184,7 @@ fn traversal(
         delta: f64::NAN,
         signal: None,
         first: None,
+        earlier: &[],
         abnormal: &[],
         changed: &[],
     };
@@ -221,7 +233,12 @@ fn traversal(
                     .abnormal
                     .iter()
                     .any(|&t| t <= b && b - t <= STILL_ABNORMAL_S);
-                if a <= b && still {
+                // Nor is a callee that departed after the caller was already departing, as far
+                // (in spreads) as the callee ever did, on a signal still abnormal when its
+                // strongest moved: the caller's trouble began first. A smaller early move of
+                // the caller's (a noisy point) does not count.
+                let caller_first = mine.earlier.iter().any(|&(f, sc)| f < a && sc >= s);
+                if a <= b && still && !caller_first {
                     cross.push(c);
                 }
             } else if s >= cfg.explain_ratio * own {

@@ -567,3 +567,200 @@ fn a_downstream_blip_before_a_callers_deploy_does_not_explain_the_caller() {
         report.hypotheses
     );
 }
+
+#[test]
+fn a_caller_failing_within_a_scrape_of_its_own_deploy_is_explained_by_it() {
+    // Checkout is deployed and fails a fifth of its requests from the next scrape on. Payments,
+    // which it calls, blips around the same moment — but not across the deploy: either its
+    // blip was over before the deploy took effect, or it began only with checkout's failures,
+    // after the deploy. Either way the deploy is the nearer antecedent, and checkout the cause.
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "checkout", Provenance::Config);
+    g.add_call("checkout", "payments", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let deploy = ChangeEvent {
+        service: "checkout".to_owned(),
+        kind: "deploy".to_owned(),
+        description: "deploy checkout v2.4.1".to_owned(),
+        author: None,
+        at: FAULT_AT + 30,
+    };
+    let series = |payments: (i64, i64)| {
+        vec![
+            shaped(
+                "payments",
+                MetricKind::Latency,
+                "mean latency",
+                (0.05, 0.15),
+                payments,
+                1,
+            ),
+            shaped(
+                "checkout",
+                MetricKind::Availability,
+                "success ratio",
+                (0.995, 0.78),
+                (FAULT_AT + STEP, end),
+                2,
+            ),
+        ]
+    };
+    let over_before = (FAULT_AT, FAULT_AT + STEP);
+    let with_checkout = (FAULT_AT + STEP, FAULT_AT + 3 * STEP);
+    for blip in [over_before, with_checkout] {
+        let report = analyze(
+            &g,
+            &series(blip),
+            std::slice::from_ref(&deploy),
+            &no_target(),
+            &RcaConfig::default(),
+        )
+        .unwrap();
+        let top = &report.hypotheses[0];
+        assert_eq!(top.service, "checkout", "{blip:?}: {:?}", report.hypotheses);
+        assert!(
+            matches!(&top.culprit, Culprit::Change(c) if c.description == deploy.description),
+            "{blip:?}: {:?}",
+            top.culprit
+        );
+    }
+
+    // Without the deploy, payments slowing as checkout fails is the cause.
+    let report = analyze(
+        &g,
+        &series(with_checkout),
+        &[],
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.hypotheses[0].service, "payments",
+        "{:?}",
+        report.hypotheses
+    );
+}
+
+#[test]
+fn a_change_is_a_suspect_only_where_the_fault_could_have_travelled_from() {
+    // Cart's pods fail. Changes went out minutes before elsewhere: on recommendations (a
+    // sibling under web), on order-worker (unconnected), on postgres (behind users, which stayed
+    // normal). None of them departed, and no service that departed calls them: a fault travels
+    // up the call graph through services that show it, so none is a suspect, however close in
+    // time.
+    let mut g = ServiceGraph::new();
+    g.add_call("web", "cart", Provenance::Config);
+    g.add_call("web", "recommendations", Provenance::Config);
+    g.add_call("cart", "redis", Provenance::Config);
+    g.add_call("cart", "users", Provenance::Config);
+    g.add_call("users", "postgres", Provenance::Config);
+    g.add_call("order-worker", "inventory", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let pods = |from: i64| {
+        vec![shaped(
+            "cart",
+            MetricKind::Availability,
+            "pods up",
+            (1.0, 0.667),
+            (from, end),
+            1,
+        )]
+    };
+    let change = |service: &str, at: i64| ChangeEvent {
+        service: service.to_owned(),
+        kind: "config".to_owned(),
+        description: format!("{service}: rotated credentials"),
+        author: None,
+        at,
+    };
+    let unrelated = [
+        change("recommendations", FAULT_AT - 60),
+        change("order-worker", FAULT_AT - 30),
+        change("postgres", FAULT_AT - 120),
+    ];
+    let ranked = |series: &[Series], changes: &[ChangeEvent]| -> Vec<String> {
+        analyze(&g, series, changes, &no_target(), &RcaConfig::default())
+            .unwrap()
+            .hypotheses
+            .into_iter()
+            .map(|h| h.service)
+            .collect()
+    };
+    assert_eq!(ranked(&pods(FAULT_AT), &unrelated), ["cart"]);
+
+    // A silent callee of the failing service, changed just before it failed, may be the cause
+    // (a database whose clients see the errors): it stays a suspect…
+    let redis = change("redis", FAULT_AT - 120);
+    let got = ranked(&pods(FAULT_AT), std::slice::from_ref(&redis));
+    assert!(got.contains(&"redis".to_owned()), "{got:?}");
+    // …but not when the change came after cart had already failed.
+    let late = change("redis", FAULT_AT + 2 * STEP);
+    assert_eq!(ranked(&pods(FAULT_AT), &[late]), ["cart"]);
+
+    // With nothing departed, nothing is named: a change alone is no root cause.
+    let report = analyze(
+        &g,
+        &pods(end),
+        &[unrelated.as_slice(), &[redis]].concat(),
+        &no_target(),
+        &RcaConfig::default(),
+    )
+    .unwrap();
+    assert!(
+        matches!(report.verdict, Verdict::NoRootCause { .. }),
+        "{:?}",
+        report.hypotheses
+    );
+}
+
+#[test]
+fn a_callee_departing_after_its_caller_was_already_failing_explains_nothing() {
+    // A cart pod leaks memory: cart's CPU climbs from the start (garbage collection), and minutes
+    // later its pods are killed. In between, the cache it calls shows a little more CPU (cart's
+    // retries). The cache departed before cart's pods fell, but cart was already departing
+    // further, and still is: what the cache showed came after, so it explains nothing.
+    let mut g = ServiceGraph::new();
+    g.add_call("cart", "redis", Provenance::Config);
+    let end = FAULT_AT + 100 * STEP;
+    let series = |redis_to: f64| {
+        vec![
+            shaped(
+                "cart",
+                MetricKind::Saturation,
+                "cpu",
+                (0.07, 0.45),
+                (FAULT_AT, end),
+                1,
+            ),
+            shaped(
+                "cart",
+                MetricKind::Availability,
+                "pods up",
+                (1.0, 0.667),
+                (FAULT_AT + 6 * STEP, end),
+                2,
+            ),
+            shaped(
+                "redis",
+                MetricKind::Saturation,
+                "cpu",
+                (0.07, redis_to),
+                (FAULT_AT + 2 * STEP, FAULT_AT + 5 * STEP),
+                3,
+            ),
+        ]
+    };
+    let top = |s: &[Series]| {
+        analyze(&g, s, &[], &no_target(), &RcaConfig::default())
+            .unwrap()
+            .hypotheses
+            .into_iter()
+            .map(|h| h.service)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(top(&series(0.11)).first().map(String::as_str), Some("cart"));
+
+    // A callee departing further than anything its caller showed before it still explains the
+    // caller: the caller's earlier, smaller move is no sign it failed on its own.
+    assert_eq!(top(&series(1.5)).first().map(String::as_str), Some("redis"));
+}
