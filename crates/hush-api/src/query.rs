@@ -201,9 +201,9 @@ pub async fn series(
     let mut warnings = Vec::new();
     for m in sels {
         match &s.engine.cluster {
-            // Every shard's owner; samples come along, as the owners' stores answer by series.
+            // Every shard's owner, labels only.
             Some(c) => {
-                let g = c.select(&m, start, end).await;
+                let g = c.series(&m, start, end).await;
                 all.extend(g.series.into_iter().map(|ts| ts.labels));
                 warnings.extend(g.warnings);
             }
@@ -233,6 +233,16 @@ pub async fn labels(
 ) -> Result<Json<J>, ApiError> {
     let p = Params::parse(q.as_deref(), &h, &body)?;
     let sels = p.selectors()?;
+    if let Some(c) = &s.engine.cluster {
+        let (all, warnings) = cluster_series(c, sels, &p).await?;
+        let mut names: Vec<String> = all
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        return Ok(ok_warned(json!(names), warnings));
+    }
     let mut names: Vec<String> = if sels.is_empty() {
         s.engine.store.label_names(&[])
     } else {
@@ -256,6 +266,16 @@ pub async fn label_values(
         return Err(ApiError::bad_data(format!("invalid label name: `{name}`")));
     }
     let sels = p.selectors()?;
+    if let Some(c) = &s.engine.cluster {
+        let (all, warnings) = cluster_series(c, sels, &p).await?;
+        let mut values: Vec<String> = all
+            .iter()
+            .filter_map(|l| l.get(&name).map(str::to_string))
+            .collect();
+        values.sort();
+        values.dedup();
+        return Ok(ok_warned(json!(values), warnings));
+    }
     let mut values: Vec<String> = if sels.is_empty() {
         s.engine.store.label_values(&name, &[])
     } else {
@@ -266,6 +286,32 @@ pub async fn label_values(
     values.sort();
     values.dedup();
     Ok(ok(json!(values)))
+}
+
+/// Cluster mode's label lists: the labels of every series the selectors (all series without
+/// one) pick in the request's time range, gathered from the shards' owners, with the
+/// warnings of a partial answer.
+async fn cluster_series(
+    c: &hush_engine::cluster::Cluster,
+    mut sels: Vec<Vec<Matcher>>,
+    p: &Params,
+) -> Result<(Vec<Labels>, Vec<String>), ApiError> {
+    let (start, end) = span(p)?;
+    if sels.is_empty() {
+        sels.push(vec![
+            Matcher::new(hush_model::MatchOp::Regex, "__name__", ".+")
+                .map_err(|e| ApiError::internal("label list", e))?,
+        ]);
+    }
+    let (mut all, mut warnings) = (Vec::new(), Vec::new());
+    for m in sels {
+        let g = c.series(&m, start, end).await;
+        all.extend(g.series.into_iter().map(|ts| ts.labels));
+        warnings.extend(g.warnings);
+    }
+    warnings.sort();
+    warnings.dedup();
+    Ok((all, warnings))
 }
 
 pub async fn buildinfo() -> Json<J> {

@@ -160,6 +160,26 @@ impl Node {
         (value, warnings)
     }
 
+    /// GET `uri` through this node's API: the `data` and the warnings.
+    async fn get(&self, uri: &str) -> (serde_json::Value, Vec<String>) {
+        let resp = self
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let warnings = v["warnings"]
+            .as_array()
+            .map(|w| w.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        (v["data"].clone(), warnings)
+    }
+
     /// Stored samples of metric `m` per series index.
     fn stored(&self) -> BTreeMap<usize, Vec<Sample>> {
         self.engine
@@ -285,6 +305,18 @@ async fn writes_to_any_node_land_once_on_the_owner_and_a_stopped_node_hands_over
         assert!(warnings.is_empty(), "{warnings:?}");
         let (series, _) = n.query("count(count_over_time(m[1h]))", T0_S + 60).await;
         assert_eq!(series, Some(N as f64));
+        // Series and label lists too, though each node stores only its own shards' series.
+        let (series, warnings) = n.get("/api/v1/series?match[]=m").await;
+        assert_eq!(series.as_array().unwrap().len(), N, "{warnings:?}");
+        assert!(n.stored().len() < N);
+        let (names, warnings) = n.get("/api/v1/labels").await;
+        assert_eq!(names, serde_json::json!(["__name__", "i"]), "{warnings:?}");
+        let (values, _) = n.get("/api/v1/label/i/values?match[]=m").await;
+        let mut want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+        want.sort();
+        assert_eq!(values, serde_json::json!(want));
+        let (values, _) = n.get("/api/v1/label/__name__/values").await;
+        assert_eq!(values, serde_json::json!(["m"]));
     }
 
     // A graceful stop releases the leases: the others take them well within one lease.

@@ -11,13 +11,14 @@
 //! the answer says which shards are missing (a Prometheus API `warnings` entry) rather than
 //! being silently incomplete.
 //!
+//! Series and label lists ask for labels only, so owners send no samples for them.
 //! Only the selection is distributed; the evaluator runs on the asking node. Pushing
 //! aggregations down to the owners is not done yet.
 
 use super::{Cluster, wire};
 use crate::Engine;
 use futures_util::StreamExt;
-use hush_model::{MatchOp, Matcher, TimeSeries};
+use hush_model::{Labels, MatchOp, Matcher, TimeSeries};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -34,6 +35,9 @@ struct SelectRequest {
     matchers: Vec<(String, String, String)>,
     start: i64,
     end: i64,
+    /// Only the series' labels (`/api/v1/series`, label lists): owners send no samples.
+    #[serde(default)]
+    labels_only: bool,
 }
 
 fn op_name(op: MatchOp) -> &'static str {
@@ -73,6 +77,21 @@ impl Cluster {
     /// The series matching `matchers` in `[start, end]` across the cluster, each from its
     /// shard's owner; shards no owner answered for are named in the warnings.
     pub async fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Gathered {
+        self.gather(matchers, start, end, false).await
+    }
+
+    /// As [`Cluster::select`], labels only: every series comes without samples.
+    pub async fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Gathered {
+        self.gather(matchers, start, end, true).await
+    }
+
+    async fn gather(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        labels_only: bool,
+    ) -> Gathered {
         let req = SelectRequest {
             matchers: matchers
                 .iter()
@@ -80,6 +99,7 @@ impl Cluster {
                 .collect(),
             start,
             end,
+            labels_only,
         };
         let all: BTreeSet<u32> = (0..self.config.shards).collect();
         let missing_all = |why: String| Gathered {
@@ -136,7 +156,18 @@ impl Cluster {
             let series = if msg.payload.is_empty() {
                 Vec::new()
             } else {
-                match wire::decode(&msg.payload) {
+                let decoded = if labels_only {
+                    serde_json::from_slice::<Vec<Labels>>(&msg.payload)
+                        .map(|ls| {
+                            ls.into_iter()
+                                .map(|l| TimeSeries::new(l, Vec::new()))
+                                .collect()
+                        })
+                        .map_err(|e| e.to_string())
+                } else {
+                    wire::decode(&msg.payload).map_err(|e| e.to_string())
+                };
+                match decoded {
                     Ok(s) => s,
                     Err(e) => {
                         warnings.push(format!("undecodable answer from node {node}: {e}"));
@@ -216,6 +247,38 @@ pub(crate) async fn serve(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) 
     answering.abort_all();
 }
 
+/// Label sets as JSON arrays in bodies of at most `max` bytes (remote_write drops series
+/// without samples, so labels-only answers travel as JSON).
+fn encode_labels(labels: &[Labels], max: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    let mut group: Vec<&Labels> = Vec::new();
+    let mut size = 2;
+    for l in labels {
+        // JSON quoting may double a value's bytes; the length check below is the guarantee.
+        let e = 8 + l
+            .iter()
+            .map(|x| 2 * (x.name.len() + x.value.len()) + 8)
+            .sum::<usize>();
+        if !group.is_empty() && size + e > max {
+            out.push(serde_json::to_vec(&group).map_err(|e| e.to_string())?);
+            group.clear();
+            size = 2;
+        }
+        size += e;
+        group.push(l);
+    }
+    if !group.is_empty() {
+        out.push(serde_json::to_vec(&group).map_err(|e| e.to_string())?);
+    }
+    match out.iter().find(|b| b.len() > max) {
+        Some(b) => Err(format!(
+            "a label set does not fit in a message ({} bytes)",
+            b.len()
+        )),
+        None => Ok(out),
+    }
+}
+
 async fn answer(engine: Arc<Engine>, cluster: Arc<Cluster>, m: async_nats::Message) {
     let Some(reply) = m.reply else {
         return;
@@ -246,6 +309,13 @@ async fn answer(engine: Arc<Engine>, cluster: Arc<Cluster>, m: async_nats::Messa
                     let own: BTreeSet<u32> = owned.iter().copied().collect();
                     let max = cluster.max_message;
                     tokio::task::spawn_blocking(move || {
+                        if req.labels_only {
+                            let mut labels = store
+                                .series(&ms, req.start, req.end)
+                                .map_err(|e| e.to_string())?;
+                            labels.retain(|l| own.contains(&wire::shard_of(l, shards)));
+                            return encode_labels(&labels, max);
+                        }
                         let mut series = store
                             .select(&ms, req.start, req.end)
                             .map_err(|e| e.to_string())?;
@@ -294,5 +364,32 @@ async fn answer(engine: Arc<Engine>, cluster: Arc<Cluster>, m: async_nats::Messa
     };
     if let Err(e) = sent {
         tracing::warn!(error = %e, "answering a query failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_answers_split_to_fit_and_read_back_whole() {
+        let labels: Vec<Labels> = (0..200)
+            .map(|i| {
+                Labels::from_pairs([("__name__", "m".to_string()), ("i", format!("{i:040}"))])
+                    .unwrap()
+            })
+            .collect();
+        let bodies = encode_labels(&labels, 1024).unwrap();
+        assert!(bodies.len() > 1);
+        assert!(bodies.iter().all(|b| b.len() <= 1024));
+        let back: Vec<Labels> = bodies
+            .iter()
+            .flat_map(|b| serde_json::from_slice::<Vec<Labels>>(b).unwrap())
+            .collect();
+        assert_eq!(back, labels);
+        // One label set larger than a message is an error, not a truncated answer.
+        let huge = Labels::from_pairs([("big", "x".repeat(2000))]).unwrap();
+        assert!(encode_labels(&[huge], 1024).is_err());
+        assert!(encode_labels(&[], 1024).unwrap().is_empty());
     }
 }
