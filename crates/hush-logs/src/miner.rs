@@ -329,23 +329,32 @@ impl Miner {
             let Some(&i) = self.index.get(id) else {
                 continue;
             };
-            let diff: Vec<usize> = self.templates[i]
-                .tokens
+            let tokens = &self.templates[i].tokens;
+            // Counted first, stopping early: most templates of the length differ in too many
+            // positions, and need no vector of them.
+            let (mut differ, mut constant) = (0, 0);
+            for (t, c) in tokens.iter().zip(consts) {
+                if let Token::Const(s) = t {
+                    constant += 1;
+                    if !c.is(s) {
+                        differ += 1;
+                        if differ > max_diff {
+                            break;
+                        }
+                    }
+                }
+            }
+            if differ == 0 || differ > max_diff || constant == differ {
+                continue;
+            }
+            let diff: Vec<usize> = tokens
                 .iter()
                 .zip(consts)
                 .enumerate()
                 .filter(|(_, (t, c))| matches!(t, Token::Const(s) if !c.is(s)))
                 .map(|(p, _)| p)
                 .collect();
-            let shared = self.templates[i]
-                .tokens
-                .iter()
-                .filter(|t| matches!(t, Token::Const(_)))
-                .count()
-                - diff.len();
-            if !diff.is_empty() && diff.len() <= max_diff && shared > 0 {
-                families.entry(diff).or_default().push(i);
-            }
+            families.entry(diff).or_default().push(i);
         }
         let mut best: Option<(usize, usize, Vec<usize>, Vec<usize>)> = None;
         for (diff, members) in families {
