@@ -23,7 +23,7 @@ use crate::mask::{Piece, Word, pieces_into};
 use crate::masked::{Masked, MaskedLines};
 use crate::template::{Template, TemplateId, Token};
 use crate::types::{Change, LineMatch, MinerConfig, MinerState, MinerStats, STATE_VERSION};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// An online template miner. Feed it lines' content with [`Miner::add`].
 #[derive(Debug, Clone)]
@@ -324,7 +324,9 @@ impl Miner {
         // Siblings must share at least `similarity` of their words, and at least one.
         let max_diff = (((n as f64) * (1.0 - self.config.similarity)).floor() as usize)
             .min(n.saturating_sub(1));
-        let mut families: HashMap<Vec<usize>, Vec<usize>> = HashMap::new();
+        // Ordered, so that among equally good families the choice does not depend on a hash
+        // seed (it did, with a `HashMap`): the one with the earliest differing positions wins.
+        let mut families: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
         for id in self.by_len.get(&n).into_iter().flatten() {
             let Some(&i) = self.index.get(id) else {
                 continue;
