@@ -20,7 +20,7 @@ use crate::types::MinerConfig;
 
 /// Blocks masked ahead of the consumer, at most this many per worker: enough to ride out
 /// scheduling hiccups, few enough to bound memory to a handful of blocks.
-const QUEUED_PER_WORKER: usize = 4;
+const QUEUED_PER_WORKER: usize = 2;
 
 /// Masks blocks of lines on `workers` extra threads and on the calling thread, and calls
 /// `each` with every masked block, on the calling thread and in the order `read` produced
@@ -85,20 +85,26 @@ where
             if q.total == Some(want) || q.failed {
                 break;
             }
-            let spare = q.free.pop();
-            drop(q);
-            // The next block is not ready: mask one rather than wait.
-            if let Some((seq, block)) = shared.next(config, spare) {
-                if seq == want {
-                    want += 1;
-                    each(&block);
-                    used = Some(block);
-                } else {
-                    shared.queue().ready.insert(seq, block);
+            // The next block is not ready: mask one rather than wait, unless enough are
+            // queued already (a worker held up would otherwise let the queue grow without
+            // bound).
+            if q.ready.len() < shared.cap {
+                let spare = q.free.pop();
+                drop(q);
+                if let Some((seq, block)) = shared.next(config, spare) {
+                    if seq == want {
+                        want += 1;
+                        each(&block);
+                        used = Some(block);
+                    } else {
+                        shared.queue().ready.insert(seq, block);
+                    }
+                    continue;
                 }
-                continue;
+            } else {
+                drop(q);
             }
-            // Every block is taken: the next one is being masked by a worker.
+            // The next block is being masked by a worker.
             let mut q = shared.queue();
             while !q.ready.contains_key(&want) && q.total != Some(want) && !q.failed {
                 q = shared
