@@ -75,8 +75,7 @@ where
                 q.free.push(block);
             }
             if let Some(block) = q.ready.remove(&want) {
-                drop(q);
-                shared.changed.notify_all();
+                shared.notify(q);
                 want += 1;
                 each(&block);
                 used = Some(block);
@@ -107,10 +106,7 @@ where
             // The next block is being masked by a worker.
             let mut q = shared.queue();
             while !q.ready.contains_key(&want) && q.total != Some(want) && !q.failed {
-                q = shared
-                    .changed
-                    .wait(q)
-                    .unwrap_or_else(PoisonError::into_inner);
+                q = shared.wait(q);
             }
         }
         drop(stop);
@@ -134,6 +130,9 @@ struct Queue {
     total: Option<u64>,
     /// Set when a thread ended early (a panic): everyone stops.
     failed: bool,
+    /// Threads waiting on `changed`: with none, a change needs no wake-up call (a system
+    /// call each).
+    waiting: usize,
 }
 
 struct Shared<R> {
@@ -150,6 +149,23 @@ impl<R: FnMut(&mut Vec<u8>) -> bool> Shared<R> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Waits for a change to the queue.
+    fn wait<'a>(&self, mut q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        q.waiting += 1;
+        let mut q = self.changed.wait(q).unwrap_or_else(PoisonError::into_inner);
+        q.waiting -= 1;
+        q
+    }
+
+    /// Releases the queue after changing it, waking the threads waiting for a change.
+    fn notify(&self, q: MutexGuard<'_, Queue>) {
+        let waiting = q.waiting > 0;
+        drop(q);
+        if waiting {
+            self.changed.notify_all();
+        }
+    }
+
     /// Reads the next block into `spare` (or a new block) and masks it; returns it with its
     /// sequence number, or `None` once the source is exhausted.
     fn next(&self, config: &MinerConfig, spare: Option<MaskedLines>) -> Option<(u64, MaskedLines)> {
@@ -163,8 +179,9 @@ impl<R: FnMut(&mut Vec<u8>) -> bool> Shared<R> {
             src.done = true;
             let total = src.taken;
             drop(src);
-            self.queue().total = Some(total);
-            self.changed.notify_all();
+            let mut q = self.queue();
+            q.total = Some(total);
+            self.notify(q);
             return None;
         }
         let seq = src.taken;
@@ -184,7 +201,7 @@ impl<R: FnMut(&mut Vec<u8>) -> bool> Shared<R> {
             let spare = {
                 let mut q = self.queue();
                 while q.ready.len() >= self.cap && !q.failed {
-                    q = self.changed.wait(q).unwrap_or_else(PoisonError::into_inner);
+                    q = self.wait(q);
                 }
                 if q.failed {
                     return;
@@ -194,8 +211,9 @@ impl<R: FnMut(&mut Vec<u8>) -> bool> Shared<R> {
             let Some((seq, block)) = self.next(config, spare) else {
                 return;
             };
-            self.queue().ready.insert(seq, block);
-            self.changed.notify_all();
+            let mut q = self.queue();
+            q.ready.insert(seq, block);
+            self.notify(q);
         }
     }
 }
