@@ -158,9 +158,12 @@ impl Blocks<'_> {
                     self.file.insert(std::fs::File::open(self.path)?)
                 }
             };
-            buf.reserve(BLOCK);
-            // `read_to_end` fills the spare capacity without zeroing it first.
-            let n = file.take(BLOCK as u64).read_to_end(buf)?;
+            // One `read` per block (`read_to_end` on a `take` made four, probing for the end);
+            // zeroing the space first costs less than the extra calls.
+            let len = buf.len();
+            buf.resize(len + BLOCK, 0);
+            let n = file.read(&mut buf[len..])?;
+            buf.truncate(len + n);
             if n == 0 {
                 // The end of the file: what is left is its last line, a block of its own.
                 self.file = None;
