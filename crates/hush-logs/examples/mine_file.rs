@@ -135,7 +135,7 @@ struct Blocks<'a> {
 }
 
 impl Blocks<'_> {
-    /// Appends the next block to `buf`; false when there is none.
+    /// Replaces the content of `buf` with the next block; false when there is none.
     fn fill(&mut self, buf: &mut Vec<u8>) -> bool {
         match self.read(buf) {
             Ok(more) => more,
@@ -147,33 +147,43 @@ impl Blocks<'_> {
     }
 
     fn read(&mut self, buf: &mut Vec<u8>) -> std::io::Result<bool> {
-        buf.extend_from_slice(&self.carry);
+        // `buf` holds an earlier block: its bytes are read over, so only space it never had
+        // is zeroed (and one `read` call fills a block, where `read_to_end` on a `take` made
+        // four, probing for the end).
+        let mut len = self.carry.len();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf[..len].copy_from_slice(&self.carry);
         self.carry.clear();
         loop {
             let file = match &mut self.file {
                 Some(f) => f,
-                None if self.left == 0 => return Ok(!buf.is_empty()),
+                None if self.left == 0 => {
+                    buf.truncate(len);
+                    return Ok(len > 0);
+                }
                 None => {
                     self.left -= 1;
                     self.file.insert(std::fs::File::open(self.path)?)
                 }
             };
-            // One `read` per block (`read_to_end` on a `take` made four, probing for the end);
-            // zeroing the space first costs less than the extra calls.
-            let len = buf.len();
-            buf.resize(len + BLOCK, 0);
-            let n = file.read(&mut buf[len..])?;
-            buf.truncate(len + n);
+            if buf.len() < len + BLOCK {
+                buf.resize(len + BLOCK, 0);
+            }
+            let n = file.read(&mut buf[len..len + BLOCK])?;
+            len += n;
             if n == 0 {
                 // The end of the file: what is left is its last line, a block of its own.
                 self.file = None;
-                if buf.is_empty() {
+                if len == 0 {
                     continue;
                 }
+                buf.truncate(len);
                 return Ok(true);
             }
-            if let Some(k) = memchr::memrchr(b'\n', buf) {
-                self.carry.extend_from_slice(&buf[k + 1..]);
+            if let Some(k) = memchr::memrchr(b'\n', &buf[..len]) {
+                self.carry.extend_from_slice(&buf[k + 1..len]);
                 buf.truncate(k + 1);
                 return Ok(true);
             }

@@ -26,10 +26,11 @@ const QUEUED_PER_WORKER: usize = 2;
 /// `each` with every masked block, on the calling thread and in the order `read` produced
 /// them.
 ///
-/// `read` appends the next block of lines to the (empty) buffer it is given and returns
-/// whether there was one; lines are separated by `\n` and a block should end with one, as a
-/// line is never continued in the next block (see [`MaskedLines::from_text`]). Bytes that are
-/// not UTF-8 are decoded lossily. `read` runs on any of the threads, one call at a time, so
+/// `read` replaces the content of the buffer it is given with the next block of lines and
+/// returns whether there was one; lines are separated by `\n` and a block should end with
+/// one, as a line is never continued in the next block (see [`MaskedLines::from_text`]). The
+/// buffer is an earlier block's, recycled: reading over its bytes saves zeroing them. Bytes
+/// that are not UTF-8 are decoded lossily. `read` runs on any of the threads, one call at a time, so
 /// reading a file can be its job. With `workers == 0` everything runs on the calling thread.
 ///
 /// If a worker panics, or `each` or `read` panic, the panic is propagated once the other

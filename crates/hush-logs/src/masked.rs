@@ -87,10 +87,11 @@ impl MaskedLines {
         self.gaps.clear();
     }
 
-    /// Takes the block's text out (emptying the block), to reuse its allocation.
+    /// Takes the block's text out as it is, emptying the block, to reuse its allocation.
     pub fn take_text(&mut self) -> String {
+        let text = std::mem::take(&mut self.text);
         self.clear();
-        std::mem::take(&mut self.text)
+        text
     }
 
     /// Masks one line's content, copied into the block.

@@ -139,6 +139,7 @@ fn mask_ahead_mines_exactly_as_the_sequential_miner() {
                 let mut source = blocks(&bytes, size).into_iter();
                 let read = |buf: &mut Vec<u8>| match source.next() {
                     Some(b) => {
+                        buf.clear();
                         buf.extend_from_slice(&b);
                         true
                     }
@@ -227,6 +228,7 @@ fn a_panicking_consumer_stops_the_workers() {
     let mut source = blocks(&bytes, 512).into_iter();
     let read = |buf: &mut Vec<u8>| match source.next() {
         Some(b) => {
+            buf.clear();
             buf.extend_from_slice(&b);
             true
         }
@@ -246,6 +248,7 @@ fn a_panicking_source_is_reported() {
     let read = |buf: &mut Vec<u8>| {
         n += 1;
         assert!(n < 20, "source failed");
+        buf.clear();
         buf.extend_from_slice(b"some line 1\nanother line 2\n");
         true
     };
