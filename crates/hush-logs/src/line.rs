@@ -53,6 +53,35 @@ pub(crate) fn covers(tokens: &[Token], consts: &[Word<'_>]) -> bool {
         })
 }
 
+/// [`covers`] with the line's words read from its pieces (those that are not gaps, `words` of
+/// them) rather than built first.
+pub(crate) fn covers_pieces(
+    tokens: &[Token],
+    pieces: &[Piece],
+    words: usize,
+    content: &[u8],
+) -> bool {
+    if tokens.len() != words {
+        return false;
+    }
+    let mut tokens = tokens.iter();
+    for p in pieces {
+        if p.gap {
+            continue;
+        }
+        match tokens.next() {
+            Some(Token::Wild) => {}
+            Some(Token::Const(s)) => {
+                if !p.is(content, s) {
+                    return false;
+                }
+            }
+            None => return false,
+        }
+    }
+    true
+}
+
 /// The parameters of a line under template `t`, aligned with the `<*>` of [`Template::text`].
 pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Vec<&'a str> {
     // About one parameter per piece at most (two for an address with a port): one allocation.
@@ -77,16 +106,19 @@ pub(crate) fn params<'a>(t: &Template, pieces: &[Piece], content: &'a str) -> Ve
     };
     for p in pieces {
         if p.gap {
-            let (vs, ve) = p.var.unwrap_or(p.span);
+            let (vs, ve) = p.var().unwrap_or(p.span());
             run = Some(run.map_or((vs, ve), |(s, _)| (s, ve)));
             continue;
         }
         flush(&mut out, &mut run, ci);
         match t.tokens.get(ci) {
-            Some(Token::Wild) => out.push(&content[p.span.0..p.span.1]),
+            Some(Token::Wild) => {
+                let (s, e) = p.span();
+                out.push(&content[s..e]);
+            }
             // A constant covering this piece has the piece's text, so one `<*>` per masked part.
             Some(Token::Const(_)) => {
-                if let Some((s, e)) = p.var {
+                if let Some((s, e)) = p.var() {
                     out.push(&content[s..e]);
                 }
             }
@@ -219,9 +251,9 @@ pub(crate) fn note_gap_text(t: &mut Template, pieces: &[Piece], content: &str) {
 /// A run of variable tokens as a template writes it: the punctuation before the first and
 /// after the last kept around one `<*>` (`<*>:<*>` for a lone address with a port).
 fn render_gap(first: &Piece, last: &Piece, single: bool, content: &str) -> String {
-    let (vs, _) = first.var.unwrap_or(first.span);
-    let (_, ve) = last.var.unwrap_or(last.span);
-    let (lead, trail) = (&content[first.span.0..vs], &content[ve..last.span.1]);
+    let (vs, _) = first.var().unwrap_or(first.span());
+    let (_, ve) = last.var().unwrap_or(last.span());
+    let (lead, trail) = (&content[first.span().0..vs], &content[ve..last.span().1]);
     let core = &content[vs..ve];
     let port = core.rsplit_once(':').filter(|(host, port)| {
         !host.is_empty()

@@ -17,32 +17,82 @@
 pub const WILDCARD: &str = "<*>";
 
 /// One token of a line after masking: plain offsets into the content, so masking builds no
-/// string (a constant with a masked part is read as [`Word`]).
+/// string (a constant with a masked part is read as [`Word`]). Offsets are `u32`, which keeps a
+/// piece at 20 bytes rather than 48: pieces are written for every token of every line, and
+/// held for whole blocks of lines when masked ahead ([`MAX_LINE`] bounds a line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Piece {
     /// Whether this token is wholly a variable.
     pub gap: bool,
+    /// Whether `vs..ve` is set.
+    masked: bool,
     /// Byte range of the whole token within the content.
-    pub span: (usize, usize),
-    /// Byte range of the masked part within the content: the `<*>` of its [`Word`], or for a gap
-    /// the variable itself.
-    pub var: Option<(usize, usize)>,
+    start: u32,
+    end: u32,
+    /// Byte range of the masked part within the content: the `<*>` of its [`Word`], or for a
+    /// gap the variable itself.
+    vs: u32,
+    ve: u32,
 }
 
+/// Bytes of a line that are masked: the rest of a longer line is ignored. Four gigabytes,
+/// far beyond any message a server accepts.
+pub(crate) const MAX_LINE: usize = u32::MAX as usize;
+
 impl Piece {
+    /// A piece; every offset is at most [`MAX_LINE`] (lines are cut to it).
+    #[inline]
+    fn new(gap: bool, span: (usize, usize), var: Option<(usize, usize)>) -> Self {
+        let (vs, ve) = var.unwrap_or((0, 0));
+        Self {
+            gap,
+            masked: var.is_some(),
+            start: span.0 as u32,
+            end: span.1 as u32,
+            vs: vs as u32,
+            ve: ve as u32,
+        }
+    }
+
+    /// Byte range of the whole token within the content.
+    #[inline]
+    pub(crate) fn span(&self) -> (usize, usize) {
+        (self.start as usize, self.end as usize)
+    }
+
+    /// Byte range of the masked part, if any.
+    #[inline]
+    pub(crate) fn var(&self) -> Option<(usize, usize)> {
+        self.masked.then_some((self.vs as usize, self.ve as usize))
+    }
+
+    /// Whether the constant word of this piece (not a gap) reads `s`: [`Word::is`] without
+    /// building the word, for a plain word (most of them) a length check and [`same`].
+    #[inline]
+    pub(crate) fn is(&self, content: &[u8], s: &str) -> bool {
+        if self.masked && !self.gap {
+            return self.word(content).is(s);
+        }
+        let (a, b) = self.span();
+        s.len() == b.wrapping_sub(a) && content.get(a..b).is_some_and(|w| same(s.as_bytes(), w))
+    }
+
     /// The constant word of a piece that is not a gap: its text with `<*>` in place of the
     /// masked part.
+    #[inline]
     pub(crate) fn word<'a>(&self, content: &'a [u8]) -> Word<'a> {
-        let (s, e) = self.span;
-        match self.var {
-            Some((vs, ve)) if !self.gap => Word {
+        let (s, e) = self.span();
+        if self.masked && !self.gap {
+            let (vs, ve) = (self.vs as usize, self.ve as usize);
+            Word {
                 pre: &content[s..vs],
                 post: Some(&content[ve..e]),
-            },
-            _ => Word {
+            }
+        } else {
+            Word {
                 pre: &content[s..e],
                 post: None,
-            },
+            }
         }
     }
 }
@@ -197,9 +247,10 @@ pub(crate) fn pieces(content: &str, max_tokens: usize) -> Vec<Piece> {
     out
 }
 
-/// [`pieces`] into a caller's vectors (cleared first), so their allocations are reused line
-/// after line; in the same pass, the line's shape: its constant words, and `gaps[i]` saying
-/// whether a variable run comes before `words[i]` (the last entry: after the last word).
+/// [`pieces`] appended to a caller's vectors, so their allocations are reused line after line
+/// (or hold a block of lines); in the same pass, the line's shape: its constant words, and
+/// `gaps[i]` saying whether a variable run comes before `words[i]` (the last entry: after the
+/// last word). All three are only appended to; `max_tokens` counts this line's pieces.
 pub(crate) fn pieces_into<'a>(
     content: &'a str,
     max_tokens: usize,
@@ -207,9 +258,17 @@ pub(crate) fn pieces_into<'a>(
     words: &mut Vec<Word<'a>>,
     gaps: &mut Vec<bool>,
 ) {
-    out.clear();
-    words.clear();
-    gaps.clear();
+    let content = match content.len() {
+        0..=MAX_LINE => content,
+        // Offsets are `u32` (see `Piece`); the cut falls on a character boundary.
+        _ => {
+            &content[..(0..=MAX_LINE)
+                .rev()
+                .find(|&n| content.is_char_boundary(n))
+                .unwrap_or(0)]
+        }
+    };
+    let first = out.len();
     let bytes = content.as_bytes();
     let mut i = 0;
     let mut prev_numeric = false;
@@ -222,14 +281,10 @@ pub(crate) fn pieces_into<'a>(
         if i >= bytes.len() {
             break;
         }
-        if out.len() + 1 >= max_tokens {
+        if out.len() - first + 1 >= max_tokens {
             let end = content.trim_end().len();
             let end = end.max(i);
-            out.push(Piece {
-                gap: true,
-                span: (i, end),
-                var: Some((i, end)),
-            });
+            out.push(Piece::new(true, (i, end), Some((i, end))));
             gap = true;
             break;
         }
@@ -295,14 +350,7 @@ fn classify(
         && !is(tok[tok.len() - 1], TRAIL)
     {
         // A bare number, address, id, date or time.
-        return (
-            Piece {
-                gap: true,
-                span: (start, end),
-                var: Some((start, end)),
-            },
-            true,
-        );
+        return (Piece::new(true, (start, end), Some((start, end))), true);
     }
     if any & (DIGIT | EQUALS | STAR) == 0 && !special_inside(tok, any) {
         // A word, perhaps with punctuation around it (`sent,`, `(TID`, `status:`,
@@ -320,11 +368,7 @@ fn classify(
         let (cs, ce) = (start + lead, end - trail);
         let core = &content.as_bytes()[cs..ce];
         let gap = |numeric| {
-            let piece = Piece {
-                gap: true,
-                span: (start, end),
-                var: Some((cs, ce)),
-            };
+            let piece = Piece::new(true, (start, end), Some((cs, ce)));
             (piece, numeric)
         };
         if core.is_empty() {
@@ -378,25 +422,14 @@ fn classify_general(
     let (cs, ce) = (start + lead, end - trail);
     let core = &content.as_bytes()[cs..ce];
     let gap = |numeric| {
-        let piece = Piece {
-            gap: true,
-            span: (start, end),
-            var: Some((cs, ce)),
-        };
+        let piece = Piece::new(true, (start, end), Some((cs, ce)));
         (piece, numeric)
     };
     if any & STAR != 0 && contains(tok, b"<*>") {
         // A literal `<*>` in the input is treated as the variable it stands for, so every
         // `<*>` of a template text has a parameter.
         let var = Some((start, end));
-        return (
-            Piece {
-                gap: true,
-                span: (start, end),
-                var,
-            },
-            false,
-        );
+        return (Piece::new(true, (start, end), var), false);
     }
     if core.is_empty() {
         return (constant(start, end), false);
@@ -493,14 +526,7 @@ fn segments(
         return (masked_value(start, end, c + 1, value_end.max(c + 1)), false);
     }
     let var = (start + lead, value_end.max(start + lead));
-    (
-        Piece {
-            gap: true,
-            span: (start, end),
-            var: Some(var),
-        },
-        true,
-    )
+    (Piece::new(true, (start, end), Some(var)), true)
 }
 
 /// Whether the text before `=` or `:` ends in a key: a word without digits (after the last
@@ -516,11 +542,7 @@ fn is_key(before: &[u8]) -> bool {
 
 /// The token `start..end` with `vs..ve` masked (read as `<*>`).
 fn masked_value(start: usize, end: usize, vs: usize, ve: usize) -> Piece {
-    Piece {
-        gap: false,
-        span: (start, end),
-        var: Some((vs, ve)),
-    }
+    Piece::new(false, (start, end), Some((vs, ve)))
 }
 
 /// A segment is a variable when it is numeric or an id: it starts with a digit, holds two or
@@ -543,11 +565,7 @@ fn is_variable_segment(seg: &[u8]) -> bool {
 }
 
 fn constant(start: usize, end: usize) -> Piece {
-    Piece {
-        gap: false,
-        span: (start, end),
-        var: None,
-    }
+    Piece::new(false, (start, end), None)
 }
 
 /// `name.domain:port`: a dotted host name and a numeric port.
@@ -669,7 +687,7 @@ mod tests {
             ]
         );
         let p = &pieces("size=42", 8)[0];
-        assert_eq!(p.var, Some((5, 7)));
+        assert_eq!(p.var(), Some((5, 7)));
     }
 
     #[test]

@@ -16,12 +16,14 @@
 
 use crate::error::MinerError;
 use crate::line::{
-    IntMap, Scratch, covers, note_gap_text, params, push_history, recycle, shape_hash, widen_gaps,
+    IntMap, Scratch, covers, covers_pieces, note_gap_text, params, push_history, recycle,
+    shape_hash, widen_gaps,
 };
-use crate::mask::{Word, pieces_into};
+use crate::mask::{Piece, Word, pieces_into};
+use crate::masked::{Masked, MaskedLines};
 use crate::template::{Template, TemplateId, Token};
 use crate::types::{Change, LineMatch, MinerConfig, MinerState, MinerStats, STATE_VERSION};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// An online template miner. Feed it lines' content with [`Miner::add`].
 #[derive(Debug, Clone)]
@@ -115,12 +117,12 @@ impl Miner {
     }
 
     fn add_inner<'a>(&mut self, content: &'a str, with_params: bool) -> LineMatch<'a> {
-        self.stats.lines += 1;
-        let seq = self.stats.lines;
         // Buffers are reused from line to line: no allocation for a line that fits a template.
         let mut pieces = std::mem::take(&mut self.scratch.pieces);
         let mut consts: Vec<Word<'a>> = recycle(std::mem::take(&mut self.scratch.consts));
         let mut gaps = std::mem::take(&mut self.scratch.gaps);
+        pieces.clear();
+        gaps.clear();
         pieces_into(
             content,
             self.config.max_tokens,
@@ -129,48 +131,123 @@ impl Miner {
             &mut gaps,
         );
         let hash = shape_hash(&consts);
-        let (found, cached) = self.find_hashed(&consts, hash);
-        let (id, change, slot) = match found {
-            Some(i) => {
-                let t = &mut self.templates[i];
-                t.count += 1;
-                t.last_seen = seq;
-                let id = t.id;
-                if widen_gaps(t, &gaps, self.config.history) {
-                    (id, Change::Generalised, Some(i))
-                } else {
-                    (id, Change::Unchanged, Some(i))
-                }
-            }
+        let m = self.mine(content, &pieces, Some(&consts), &gaps, hash, with_params);
+        self.scratch.consts = recycle(consts);
+        self.scratch.pieces = pieces;
+        self.scratch.gaps = gaps;
+        m
+    }
+
+    /// Learns line `k` of a block masked ahead (see [`MaskedLines`]), exactly as
+    /// [`Miner::learn`] would learn its content; `None` if the block has no line `k`.
+    pub fn learn_masked(&mut self, lines: &MaskedLines, k: usize) -> Option<(TemplateId, Change)> {
+        let m = self.add_masked_inner(lines, k, false)?;
+        Some((m.id, m.change))
+    }
+
+    /// Learns line `k` of a block masked ahead and returns its template and parameters,
+    /// exactly as [`Miner::add`] would; `None` if the block has no line `k`.
+    pub fn add_masked<'a>(&mut self, lines: &'a MaskedLines, k: usize) -> Option<LineMatch<'a>> {
+        self.add_masked_inner(lines, k, true)
+    }
+
+    fn add_masked_inner<'a>(
+        &mut self,
+        lines: &'a MaskedLines,
+        k: usize,
+        with_params: bool,
+    ) -> Option<LineMatch<'a>> {
+        Some(match lines.get(k, self.config.max_tokens)? {
+            Masked::Done {
+                content,
+                pieces,
+                gaps,
+                hash,
+            } => self.mine(content, pieces, None, gaps, hash, with_params),
+            Masked::Content(content) => self.add_inner(content, with_params),
+        })
+    }
+
+    /// Learns a masked line: its template is found, generalised or created. `consts` are its
+    /// constant words, or `None` to read them from its pieces (those that are not gaps) —
+    /// which, for a line masked ahead, is cheaper than building them when the shape cache
+    /// answers, as it does for almost every line.
+    fn mine<'a>(
+        &mut self,
+        content: &'a str,
+        pieces: &[Piece],
+        consts: Option<&[Word<'_>]>,
+        gaps: &[bool],
+        hash: u64,
+        with_params: bool,
+    ) -> LineMatch<'a> {
+        self.stats.lines += 1;
+        let seq = self.stats.lines;
+        let bytes = content.as_bytes();
+        let cached = self.cached(hash, |tokens| match consts {
+            Some(consts) => covers(tokens, consts),
+            // A line has one gap flag more than it has words.
+            None => covers_pieces(tokens, pieces, gaps.len() - 1, bytes),
+        });
+        let (id, change, slot) = match cached {
+            Some(i) => self.count(i, gaps, seq),
             None => {
-                let (id, change) = match self.siblings(&consts) {
-                    Some((family, wild)) => (
-                        self.fold(family, &wild, &consts, &gaps, seq),
-                        Change::Generalised,
-                    ),
-                    None => (self.create(&consts, gaps.clone(), seq), Change::Created),
+                let mut built: Vec<Word<'a>> = Vec::new();
+                let consts = match consts {
+                    Some(consts) => consts,
+                    None => {
+                        built = recycle(std::mem::take(&mut self.scratch.consts));
+                        built.extend(pieces.iter().filter(|p| !p.gap).map(|p| p.word(bytes)));
+                        &built
+                    }
                 };
-                (id, change, self.index.get(&id).copied())
+                let found = match self.search(consts) {
+                    Some(i) => self.count(i, gaps, seq),
+                    None => {
+                        let (id, change) = match self.siblings(consts) {
+                            Some((family, wild)) => (
+                                self.fold(family, &wild, consts, gaps, seq),
+                                Change::Generalised,
+                            ),
+                            None => (self.create(consts, gaps.to_vec(), seq), Change::Created),
+                        };
+                        (id, change, self.index.get(&id).copied())
+                    }
+                };
+                if built.capacity() > 0 {
+                    self.scratch.consts = recycle(built);
+                }
+                if let Some(i) = found.2 {
+                    self.remember(hash, found.0, i);
+                }
+                found
             }
         };
-        if !cached && let Some(i) = slot {
-            self.remember(hash, id, i);
-        }
         let params = match slot {
             Some(i) => {
-                note_gap_text(&mut self.templates[i], &pieces, content);
+                note_gap_text(&mut self.templates[i], pieces, content);
                 if with_params {
-                    params(&self.templates[i], &pieces, content)
+                    params(&self.templates[i], pieces, content)
                 } else {
                     Vec::new()
                 }
             }
             None => Vec::new(),
         };
-        self.scratch.consts = recycle(consts);
-        self.scratch.pieces = pieces;
-        self.scratch.gaps = gaps;
         LineMatch { id, change, params }
+    }
+
+    /// Counts a line into template `i`, widening its variable runs to the line's.
+    fn count(&mut self, i: usize, gaps: &[bool], seq: u64) -> (TemplateId, Change, Option<usize>) {
+        let t = &mut self.templates[i];
+        t.count += 1;
+        t.last_seen = seq;
+        let change = if widen_gaps(t, gaps, self.config.history) {
+            Change::Generalised
+        } else {
+            Change::Unchanged
+        };
+        (t.id, change, Some(i))
     }
 
     /// The template `content` would join, without learning anything.
@@ -204,24 +281,25 @@ impl Miner {
 
     /// The index of the most specific template covering a line's constant words.
     fn find_consts(&self, consts: &[Word<'_>]) -> Option<usize> {
-        self.find_hashed(consts, shape_hash(consts)).0
+        self.cached(shape_hash(consts), |tokens| covers(tokens, consts))
+            .or_else(|| self.search(consts))
     }
 
-    /// [`Self::find_consts`] with the shape's hash known; also says whether the shape cache
-    /// answered.
-    fn find_hashed(&self, consts: &[Word<'_>], hash: u64) -> (Option<usize>, bool) {
-        if let Some(&(id, slot)) = self.cache.get(&hash) {
-            // Ids are never reused: the template still in its slot is the one cached.
-            let i = match self.templates.get(slot) {
-                Some(t) if t.id == id => Some(slot),
-                _ => self.index.get(&self.resolve(id)).copied(),
-            };
-            if let Some(i) = i
-                && covers(&self.templates[i].tokens, consts)
-            {
-                return (Some(i), true);
-            }
-        }
+    /// The template the shape cache holds for a line's shape hash, if `covers` says it covers
+    /// the line.
+    fn cached(&self, hash: u64, covers: impl FnOnce(&[Token]) -> bool) -> Option<usize> {
+        let &(id, slot) = self.cache.get(&hash)?;
+        // Ids are never reused: the template still in its slot is the one cached.
+        let i = match self.templates.get(slot) {
+            Some(t) if t.id == id => Some(slot),
+            _ => self.index.get(&self.resolve(id)).copied(),
+        }?;
+        covers(&self.templates[i].tokens).then_some(i)
+    }
+
+    /// The most specific template covering a line's constant words, searched for among those
+    /// of its length.
+    fn search(&self, consts: &[Word<'_>]) -> Option<usize> {
         let mut best: Option<(usize, usize)> = None; // (wildcards, index)
         for id in self.by_len.get(&consts.len()).into_iter().flatten() {
             let Some(&i) = self.index.get(id) else {
@@ -235,7 +313,7 @@ impl Miner {
                 }
             }
         }
-        (best.map(|(_, i)| i), false)
+        best.map(|(_, i)| i)
     }
 
     /// Templates that differ from the line only at a few positions, where enough distinct words
@@ -246,28 +324,39 @@ impl Miner {
         // Siblings must share at least `similarity` of their words, and at least one.
         let max_diff = (((n as f64) * (1.0 - self.config.similarity)).floor() as usize)
             .min(n.saturating_sub(1));
-        let mut families: HashMap<Vec<usize>, Vec<usize>> = HashMap::new();
+        // Ordered, so that among equally good families the choice does not depend on a hash
+        // seed (it did, with a `HashMap`): the one with the earliest differing positions wins.
+        let mut families: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
         for id in self.by_len.get(&n).into_iter().flatten() {
             let Some(&i) = self.index.get(id) else {
                 continue;
             };
-            let diff: Vec<usize> = self.templates[i]
-                .tokens
+            let tokens = &self.templates[i].tokens;
+            // Counted first, stopping early: most templates of the length differ in too many
+            // positions, and need no vector of them.
+            let (mut differ, mut constant) = (0, 0);
+            for (t, c) in tokens.iter().zip(consts) {
+                if let Token::Const(s) = t {
+                    constant += 1;
+                    if !c.is(s) {
+                        differ += 1;
+                        if differ > max_diff {
+                            break;
+                        }
+                    }
+                }
+            }
+            if differ == 0 || differ > max_diff || constant == differ {
+                continue;
+            }
+            let diff: Vec<usize> = tokens
                 .iter()
                 .zip(consts)
                 .enumerate()
                 .filter(|(_, (t, c))| matches!(t, Token::Const(s) if !c.is(s)))
                 .map(|(p, _)| p)
                 .collect();
-            let shared = self.templates[i]
-                .tokens
-                .iter()
-                .filter(|t| matches!(t, Token::Const(_)))
-                .count()
-                - diff.len();
-            if !diff.is_empty() && diff.len() <= max_diff && shared > 0 {
-                families.entry(diff).or_default().push(i);
-            }
+            families.entry(diff).or_default().push(i);
         }
         let mut best: Option<(usize, usize, Vec<usize>, Vec<usize>)> = None;
         for (diff, members) in families {

@@ -21,6 +21,7 @@ pub use state::{LogAnomaly, TemplateInfo};
 
 use files::Positions;
 use hush_ingest::logs::{Decoded, LogDefaults, LogLimits};
+use hush_logs::{MaskedLines, MinerConfig};
 use hush_model::TimeSeries;
 use parking_lot::Mutex;
 use segments::Segments;
@@ -56,6 +57,8 @@ pub struct LogPipeline {
     /// Positions of tailed files. Locked after `segments`, and saved only when every line
     /// before them is sealed, so a restart resumes exactly after the stored lines.
     files: Mutex<Positions>,
+    /// The miner's settings (fixed once the state is loaded), to mask lines without the lock.
+    masking: MinerConfig,
 }
 
 impl LogPipeline {
@@ -67,6 +70,7 @@ impl LogPipeline {
             .map_err(|e| anyhow::anyhow!("failed to open `{}`: {e}", dir.display()))?;
         let state_path = dir.join("state.json");
         let state = State::load(&state_path, cfg)?;
+        let masking = state.miner_config().clone();
         let files = Positions::load(dir.join("files.json"))?;
         let bound = net::bind(&cfg.syslog)?;
         Ok(Self {
@@ -80,6 +84,7 @@ impl LogPipeline {
             counts: Mutex::new(BTreeMap::new()),
             listeners: Mutex::new(Some(bound)),
             files: Mutex::new(files),
+            masking,
         })
     }
 
@@ -122,10 +127,17 @@ impl LogPipeline {
             self.count(reason, n);
         }
         let n = decoded.records.len();
+        // Masking, most of the work of mining a line, needs no lock: done here, concurrent
+        // ingests (connections, requests, tailed files) mask in parallel and hold the state
+        // lock only to learn the masked lines, in order.
+        let mut masked = MaskedLines::new(&self.masking);
+        for r in &decoded.records {
+            masked.push(&r.message);
+        }
         let mut state = self.state.lock();
         let mut segments = self.segments.lock();
-        for r in decoded.records {
-            let template = state.add(&r, &self.cfg);
+        for (k, r) in decoded.records.into_iter().enumerate() {
+            let template = state.add_masked(&r, &masked, k, &self.cfg);
             segments.push(
                 StoredLine {
                     t: r.time,

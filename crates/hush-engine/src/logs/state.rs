@@ -4,7 +4,7 @@
 
 use super::LogsConfig;
 use hush_ingest::logs::{Level, LogRecord};
-use hush_logs::{Change, Miner, MinerConfig, MinerState, TemplateId};
+use hush_logs::{Change, MaskedLines, Miner, MinerConfig, MinerState, TemplateId};
 use hush_model::{Labels, Sample, TimeSeries};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -228,11 +228,44 @@ impl State {
         }
     }
 
-    /// Mines one record; returns its template id.
+    /// The miner's settings, for masking lines ahead ([`MaskedLines`]).
+    pub fn miner_config(&self) -> &MinerConfig {
+        self.miner.config()
+    }
+
+    /// Mines one record; returns its template id. (The pipeline masks its records ahead, in
+    /// a batch: [`Self::add_masked`].)
+    #[cfg(test)]
     pub fn add(&mut self, r: &LogRecord, cfg: &LogsConfig) -> u64 {
+        let mut masked = MaskedLines::new(self.miner.config());
+        masked.push(&r.message);
+        self.add_masked(r, &masked, 0, cfg)
+    }
+
+    /// Mines a record whose message is line `k` of `masked`; returns its template id. Only
+    /// the template is kept: parameters are not extracted.
+    pub fn add_masked(
+        &mut self,
+        r: &LogRecord,
+        masked: &MaskedLines,
+        k: usize,
+        cfg: &LogsConfig,
+    ) -> u64 {
+        let learned = match self.miner.learn_masked(masked, k) {
+            Some(learned) => learned,
+            None => self.miner.learn(&r.message),
+        };
+        self.record(r, learned, cfg)
+    }
+
+    /// Keeps the facts, counts and anomalies of a record just mined.
+    fn record(
+        &mut self,
+        r: &LogRecord,
+        (id, change): (TemplateId, Change),
+        cfg: &LogsConfig,
+    ) -> u64 {
         self.dirty = true;
-        // Only the template is kept: parameters are not extracted.
-        let (id, change) = self.miner.learn(&r.message);
         let (id, created) = (id.0, change == Change::Created);
         let level = r.level.as_str();
         let meta = self.meta.entry(id).or_insert_with(|| Meta {
