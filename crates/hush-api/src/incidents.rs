@@ -269,7 +269,7 @@ pub(crate) fn close_streams() {
 pub async fn stream(
     State(s): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = s.engine.incidents.subscribe();
+    let rx = s.engine.incidents.subscribe_live();
     let closing = CLOSING.subscribe();
     let events = futures_util::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
         if *closing.borrow() {

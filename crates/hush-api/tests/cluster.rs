@@ -730,6 +730,11 @@ async fn one_leader_correlates_alerts_from_every_node_and_a_new_one_keeps_the_in
         "{v}"
     );
 
+    // A follower's live stream shows the leader's events; its own task (what notifications
+    // follow) emits none.
+    let mut live = nodes[follower].engine.incidents.subscribe_live();
+    let mut own = nodes[follower].engine.incidents.subscribe();
+
     // Alerts posted to every node form one incident, stored once.
     let mut ids = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
@@ -747,6 +752,20 @@ async fn one_leader_correlates_alerts_from_every_node_and_a_new_one_keeps_the_in
         assert_eq!(list.len(), 1, "one incident seen from {}: {list:?}", n.id());
         assert_eq!(list[0]["id"].as_str(), Some(ids[0].as_str()));
     }
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(5), live.recv())
+            .await
+            .expect("the leader's events reach a follower's live stream")
+            .unwrap();
+        assert_eq!(ev.incident.to_string(), ids[0]);
+        kinds.push(ev.kind);
+    }
+    assert_eq!(kinds, ["opened", "grew", "grew"]);
+    assert!(matches!(
+        own.try_recv(),
+        Err(tokio::sync::broadcast::error::TryRecvError::Empty)
+    ));
 
     // The leader dies without a word; another node leads within the lease.
     let mut nodes = nodes;

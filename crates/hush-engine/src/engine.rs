@@ -187,6 +187,10 @@ impl Engine {
                 self.clone(),
                 self.stop.subscribe(),
             )));
+            tasks.push(tokio::spawn(crate::cluster::relay_events(
+                self.clone(),
+                self.stop.subscribe(),
+            )));
             let metrics = self.metrics.cluster_lag.clone();
             let set_lag = Arc::new(move |shard: u32, lag: u64| {
                 metrics

@@ -183,6 +183,11 @@ impl ClusterConfig {
         format!("{}.query.select", self.name)
     }
 
+    /// Where the leader's incident events are relayed to every node's live stream.
+    pub fn events_subject(&self) -> String {
+        format!("{}.incidents.events", self.name)
+    }
+
     /// Where merges and splits are handed to the leader.
     pub fn regroup_subject(&self) -> String {
         format!("{}.incidents.regroup", self.name)

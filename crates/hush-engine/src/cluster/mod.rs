@@ -26,6 +26,7 @@ mod consume;
 mod leader;
 mod leases;
 mod query;
+mod relay;
 pub mod status;
 pub mod wire;
 
@@ -498,3 +499,4 @@ pub(crate) use leader::RegroupRequest;
 pub(crate) use leader::run as run_leader;
 pub(crate) use leases::run as run_leases;
 pub(crate) use query::serve as serve_queries;
+pub(crate) use relay::run as relay_events;

@@ -135,6 +135,21 @@ pub struct Regrouped {
     pub other: hush_sql::Incident,
 }
 
+/// Every [`IncidentEvent::kind`], so an event read back from the wire gets its static name.
+pub const EVENT_KINDS: [&str; 11] = [
+    "opened",
+    "grew",
+    "reprioritised",
+    "flapping",
+    "resolved",
+    "reopened",
+    "acknowledged",
+    "assigned",
+    "note",
+    "merged",
+    "split",
+];
+
 /// A change the live stream reports (`GET /api/v1/incidents/stream`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IncidentEvent {
@@ -185,6 +200,9 @@ pub struct Incidents {
     tx: parking_lot::Mutex<mpsc::Sender<Command>>,
     rx: parking_lot::Mutex<Option<mpsc::Receiver<Command>>>,
     events: broadcast::Sender<IncidentEvent>,
+    /// Cluster mode: every node's view of the leader's events, relayed over NATS.
+    live: broadcast::Sender<IncidentEvent>,
+    relayed: std::sync::atomic::AtomicBool,
 }
 
 /// Commands waiting for the task; senders wait (backpressure) when it is full.
@@ -194,10 +212,13 @@ impl Default for Incidents {
     fn default() -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (events, _) = broadcast::channel(4096);
+        let (live, _) = broadcast::channel(4096);
         Self {
             tx: parking_lot::Mutex::new(tx),
             rx: parking_lot::Mutex::new(Some(rx)),
             events,
+            live,
+            relayed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -283,9 +304,26 @@ impl Incidents {
         rx.await.map_err(|_| IncidentError::Unavailable)?
     }
 
-    /// Live changes from now on.
+    /// Changes this node's incident task makes from now on (what notifications act on).
     pub fn subscribe(&self) -> broadcast::Receiver<IncidentEvent> {
         self.events.subscribe()
+    }
+
+    /// Changes from now on wherever they are made: this node's own in embedded mode; in
+    /// cluster mode the leader's, relayed to every node (the live stream of the API).
+    pub fn subscribe_live(&self) -> broadcast::Receiver<IncidentEvent> {
+        if self.relayed.load(std::sync::atomic::Ordering::Acquire) {
+            self.live.subscribe()
+        } else {
+            self.events.subscribe()
+        }
+    }
+
+    /// Cluster mode: from now on the live stream reads the relay.
+    pub(crate) fn relay_to(&self) -> &broadcast::Sender<IncidentEvent> {
+        self.relayed
+            .store(true, std::sync::atomic::Ordering::Release);
+        &self.live
     }
 
     pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<Command>> {
