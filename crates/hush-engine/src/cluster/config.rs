@@ -183,6 +183,11 @@ impl ClusterConfig {
         format!("{}.query.select", self.name)
     }
 
+    /// Where a node announces that it handed shards back or left, so others claim at once.
+    pub fn released_subject(&self) -> String {
+        format!("{}.shards.released", self.name)
+    }
+
     /// Where the leader's incident events are relayed to every node's live stream.
     pub fn events_subject(&self) -> String {
         format!("{}.incidents.events", self.name)

@@ -17,6 +17,7 @@
 use super::Cluster;
 use crate::Engine;
 use async_nats::jetstream::kv;
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,14 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     let mut first = true;
     // Just after the earliest lease or node record seen to expire, if one is due soon.
     let mut wake: Option<Instant> = None;
+    // Another node handed shards back or left: look at once rather than at the next round.
+    let mut released = match cluster.client.subscribe(c.released_subject()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "subscribing to shard releases failed; they are seen at the next round");
+            None
+        }
+    };
     loop {
         let expiry = async {
             match wake {
@@ -83,13 +92,20 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
                 None => std::future::pending().await,
             }
         };
+        let freed = async {
+            match released.as_mut() {
+                Some(s) => s.next().await,
+                None => std::future::pending().await,
+            }
+        };
         let expired = tokio::select! {
             _ = tick.tick() => false,
             _ = expiry => true,
+            _ = freed => true,
             _ = stop.changed() => break,
         };
         wake = None;
-        // Woken for an expiry: straight to the claims, the renewals are not due.
+        // Woken for an expiry or a release: straight to the claims, the renewals are not due.
         if !expired {
             if let Err(e) = cluster.nodes.put(&c.node_id, record.clone()).await {
                 tracing::warn!(error = %e, "registering the node failed");
@@ -203,6 +219,7 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
             for shard in surplus {
                 if let Some(h) = held.remove(&shard) {
                     release(&engine, &cluster, shard, h).await;
+                    announce(&cluster).await;
                     tracing::info!(shard, "shard handed back for rebalancing");
                 }
             }
@@ -217,6 +234,17 @@ pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     if let Err(e) = cluster.nodes.delete(&c.node_id).await {
         tracing::warn!(error = %e, "deregistering the node failed");
     }
+    // After the deregistration, so the others count one node fewer when they look.
+    announce(&cluster).await;
+}
+
+/// Tells the other nodes that shards are free or a node left.
+async fn announce(cluster: &Cluster) {
+    let subject = cluster.config.released_subject();
+    if let Err(e) = cluster.client.publish(subject, bytes::Bytes::new()).await {
+        tracing::debug!(error = %e, "announcing a release failed; the others see it at their next round");
+    }
+    let _ = cluster.client.flush().await;
 }
 
 /// Stops the consumer (it finishes and acknowledges the batch in hand), saves the shard's
