@@ -319,6 +319,14 @@ pub async fn status_of(config: &ClusterConfig) -> Result<status::ClusterStatus, 
     status::gather(config, &stream, &leases, &nodes).await
 }
 
+/// Maps a failure to set up `what` (a stream, bucket or object store) to a [`ClusterError`].
+fn setup_error(what: String) -> impl Fn(&dyn std::fmt::Display) -> ClusterError {
+    move |e| ClusterError::Setup {
+        what: what.clone(),
+        reason: e.to_string(),
+    }
+}
+
 /// The stream's description records the shard count, so a node configured with another count
 /// refuses to start instead of sending series to the wrong shards.
 fn description(shards: u32) -> String {
@@ -330,10 +338,7 @@ async fn ensure_stream(
     config: &ClusterConfig,
 ) -> Result<stream::Stream, ClusterError> {
     let name = config.stream_name();
-    let setup = |e: &dyn std::fmt::Display| ClusterError::Setup {
-        what: format!("stream `{name}`"),
-        reason: e.to_string(),
-    };
+    let setup = setup_error(format!("stream `{name}`"));
     let cfg = stream::Config {
         name: name.clone(),
         description: Some(description(config.shards)),
@@ -428,10 +433,7 @@ async fn ensure_bucket(
     config: &ClusterConfig,
     bucket: String,
 ) -> Result<kv::Store, ClusterError> {
-    let setup = |e: &dyn std::fmt::Display| ClusterError::Setup {
-        what: format!("bucket `{bucket}`"),
-        reason: e.to_string(),
-    };
+    let setup = setup_error(format!("bucket `{bucket}`"));
     let lease = config.lease.0;
     let cfg = stream::Config {
         name: format!("KV_{bucket}"),
@@ -464,10 +466,7 @@ async fn ensure_object_store(
     config: &ClusterConfig,
 ) -> Result<object_store::ObjectStore, ClusterError> {
     let bucket = config.detectors_bucket();
-    let setup = |e: &dyn std::fmt::Display| ClusterError::Setup {
-        what: format!("object store `{bucket}`"),
-        reason: e.to_string(),
-    };
+    let setup = setup_error(format!("object store `{bucket}`"));
     let cfg = stream::Config {
         name: format!("OBJ_{bucket}"),
         subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
