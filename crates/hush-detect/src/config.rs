@@ -37,6 +37,11 @@ pub struct Config {
     pub spike_penalty: f64,
     /// Points averaged to look for a level shift.
     pub level_window: usize,
+    /// Each standardised residual is winsorised at this many scales before it enters the
+    /// level window's mean, so one spike cannot pass for a level shift (a lone point adds at
+    /// most `level_z_cap / sqrt(level_window)` to the level test); a real shift of a few
+    /// scales passes untouched.
+    pub level_z_cap: f64,
     /// Half-life, in points, of the history that calibrates scores.
     pub history_half_life: f64,
     /// Power of the tail beyond the largest deviation seen (larger: records matter more).
@@ -68,6 +73,7 @@ impl Default for Config {
             clip: 2.5,
             spike_penalty: 1.0,
             level_window: 6,
+            level_z_cap: 8.0,
             history_half_life: 5000.0,
             tail_exponent: 2.0,
             score_decades: 2.25,
@@ -132,6 +138,11 @@ impl Config {
             (1..=1000).contains(&self.level_window),
             "level_window",
             "must be in 1..=1000",
+        )?;
+        check(
+            self.level_z_cap.is_finite() && self.level_z_cap > 0.0,
+            "level_z_cap",
+            "must be a finite number > 0",
         )?;
         check(
             self.tail_exponent.is_finite() && self.tail_exponent > 0.0,

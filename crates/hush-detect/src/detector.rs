@@ -407,10 +407,14 @@ impl Detector {
         let z = (r / sigma).clamp(-Z_CAP, Z_CAP);
 
         // Level: the mean standardised residual of the last `level_window` points, as a z.
+        // Each residual is winsorised first: a lone spike is the point test's business, and
+        // left whole it would also fire the level test and fill its history with spikes,
+        // making real shifts look ordinary.
         let k = self.recent.len().max(1);
+        let zc = z.clamp(-self.cfg.level_z_cap, self.cfg.level_z_cap);
         if let Some(slot) = self.recent.get_mut(self.recent_pos) {
-            self.recent_sum += z - *slot;
-            *slot = z;
+            self.recent_sum += zc - *slot;
+            *slot = zc;
         }
         self.recent_pos += 1;
         if self.recent_pos >= k {
