@@ -57,6 +57,44 @@ pub struct Config {
     pub reopen_ms: Millis,
     /// Resolved incidents are forgotten this long after resolving (at least `reopen_ms`).
     pub retain_ms: Millis,
+    /// Holding back incidents of transient alerts.
+    pub pause: Pause,
+}
+
+/// Pausing transient alerts (as PagerDuty's auto-pause of incident notifications): a new
+/// incident whose first alert is of a kind (`alertname@service`) that, over its recent history,
+/// stopped firing by itself within a few minutes is held pending (nobody is told) for that
+/// long. If everything in it stopped firing by then it resolves without ever opening: the
+/// alerts are recorded, nobody is notified. If anything still fires, or an alert of a kind that
+/// is not paused joins it, it opens then. An alert joining an incident already open is never
+/// held. The history is learned online from every alert's activity (first firing until it
+/// stops; a new episode while the previous one fires continues it), never from outcomes of
+/// incidents. User pause rules (`Rules::pause`) force or forbid holding whatever history says.
+#[derive(Debug, Clone)]
+pub struct Pause {
+    /// Hold alerts whose history says they are transient (pause rules apply either way).
+    pub enabled: bool,
+    /// Longest hold: a kind that needs more is not transient.
+    pub max_window_ms: Millis,
+    /// Share of a kind's recent activities that must have ended within its hold.
+    pub quantile: f32,
+    /// Activities of a kind remembered before its history is trusted.
+    pub min_history: usize,
+    /// Added to the quantile: a resolve reaches the correlator a little after the alert stops
+    /// (Alertmanager sends it with the group's next notification).
+    pub margin_ms: Millis,
+}
+
+impl Default for Pause {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_window_ms: 10 * 60_000,
+            quantile: 0.9,
+            min_history: 5,
+            margin_ms: 60_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -78,6 +116,7 @@ impl Default for Config {
             learn_online: true,
             reopen_ms: 3_600_000,
             retain_ms: 3_600_000,
+            pause: Pause::default(),
         }
     }
 }
@@ -118,6 +157,11 @@ struct AlertState {
     /// Starts of recent episodes, for flapping.
     episodes: VecDeque<Millis>,
     flapping: bool,
+    /// Its kind, for the duration history.
+    kind: Option<u32>,
+    /// When its current activity began (episodes following each other without a pause in
+    /// firing are one activity).
+    active_since: Millis,
 }
 
 /// Groups alerts into incidents. Deterministic: the same alerts at the same times give the
@@ -225,6 +269,8 @@ impl Correlator {
             let (id, flapping) = (st.incident, st.flapping);
             if !firing && st.firing {
                 st.firing = false;
+                let (kind, since) = (st.kind, st.active_since);
+                self.stopped(kind, since, now);
                 self.quieten(id, &fp, now);
             }
             return Ok(self.outcome(id, true, flapping, changes));
@@ -261,12 +307,20 @@ impl Correlator {
                         .is_some_and(|r| now.saturating_sub(r) <= reopen)
             })
         });
+        let mut rehold = false;
         if let Some(inc) = folded.and_then(|id| self.incidents.get_mut(&id))
             && inc.state == IncidentState::Resolved
         {
-            inc.state = IncidentState::Open;
             inc.resolved_at = None;
-            changes.push(Change::Reopened { incident: inc.id });
+            if inc.announced {
+                inc.state = IncidentState::Open;
+                changes.push(Change::Reopened { incident: inc.id });
+            } else {
+                // Never told anyone (paused, or short of its rule's `open_after`): it starts
+                // over as pending, and opens as a new incident would.
+                inc.state = IncidentState::Pending;
+                rehold = true;
+            }
         }
         let joinable = |id: &IncidentId| {
             self.incidents
@@ -279,10 +333,27 @@ impl Correlator {
             (None, Placement::New) => self.place_new(&alert, now),
             (None, _) => self.place(&alert, &features, kind, now),
         };
+        if placement == Placement::Auto {
+            let window = self.pause_window(&alert, kind);
+            if let Some(inc) = self.incidents.get_mut(&id)
+                && inc.state == IncidentState::Pending
+            {
+                match window {
+                    Some(w) if inc.fingerprints.is_empty() || rehold => {
+                        let until = now.saturating_add(w);
+                        inc.hold_until = Some(until);
+                        self.due.push(Reverse((until, id)));
+                    }
+                    Some(_) => {}
+                    // An alert that is not transient ends the pause.
+                    None => inc.hold_until = None,
+                }
+            }
+        }
         self.rarity.observe(&features);
-        let episodes = match self.alerts.remove(&fp) {
-            Some(st) => st.episodes,
-            None => VecDeque::from([alert.starts_at]),
+        let (episodes, active_since) = match self.alerts.remove(&fp) {
+            Some(st) => (st.episodes, if st.firing { st.active_since } else { now }),
+            None => (VecDeque::from([alert.starts_at]), now),
         };
         self.alerts.insert(
             fp.clone(),
@@ -292,6 +363,8 @@ impl Correlator {
                 firing,
                 episodes,
                 flapping,
+                kind,
+                active_since,
             },
         );
         // Another episode of an alert already in the incident is no growth to announce.
@@ -307,6 +380,7 @@ impl Correlator {
             });
         }
         if !firing {
+            self.stopped(kind, active_since, now);
             self.quieten(id, &fp, now);
         }
         Ok(self.outcome(id, false, flapping, changes))
@@ -330,7 +404,8 @@ impl Correlator {
                 && st.firing
             {
                 st.firing = false;
-                let id = st.incident;
+                let (id, kind, since) = (st.incident, st.kind, st.active_since);
+                self.stopped(kind, since, at);
                 self.quieten(id, &fp, at);
             }
         }
@@ -344,6 +419,39 @@ impl Correlator {
             self.settle(id, at, &mut changes);
         }
         changes
+    }
+
+    /// Records that an alert of `kind`, firing since `since`, stopped at `at`.
+    fn stopped(&mut self, kind: Option<u32>, since: Millis, at: Millis) {
+        if self.cfg.learn_online
+            && let Some(k) = kind
+        {
+            self.co.observe_duration_id(k, at.saturating_sub(since));
+        }
+    }
+
+    /// How long a new incident starting with `alert` is held, if at all: a pause rule decides
+    /// if one matches, else the kind's history (when pausing is enabled).
+    fn pause_window(&self, alert: &Alert, kind: Option<u32>) -> Option<Millis> {
+        if let Some(r) = self.cfg.rules.pause_for(alert) {
+            return r
+                .pause
+                .then(|| r.window_ms.unwrap_or(self.cfg.pause.max_window_ms));
+        }
+        let p = &self.cfg.pause;
+        if !p.enabled {
+            return None;
+        }
+        let (n, q) = self.co.duration_quantile_id(kind?, p.quantile)?;
+        let w = q.saturating_add(p.margin_ms);
+        (n >= p.min_history && w <= p.max_window_ms).then_some(w)
+    }
+
+    fn open_after(&self, inc: &Incident) -> usize {
+        inc.rule
+            .as_ref()
+            .and_then(|r| self.cfg.rules.rules.iter().find(|x| &x.name == r))
+            .map_or(1, |r| r.open_after.max(1))
     }
 
     fn outcome(
@@ -470,12 +578,7 @@ impl Correlator {
         quiet: bool,
         changes: &mut Vec<Change>,
     ) {
-        let open_after = self
-            .incidents
-            .get(&id)
-            .and_then(|i| i.rule.as_ref())
-            .and_then(|r| self.cfg.rules.rules.iter().find(|x| &x.name == r))
-            .map_or(1, |r| r.open_after.max(1));
+        let open_after = self.incidents.get(&id).map_or(1, |i| self.open_after(i));
         let Some(inc) = self.incidents.get_mut(&id) else {
             return;
         };
@@ -509,8 +612,13 @@ impl Correlator {
         inc.priority = t.priority;
         inc.reasons = t.reasons;
         match inc.state {
-            IncidentState::Pending if inc.fingerprints.len() >= open_after => {
+            IncidentState::Pending
+                if inc.fingerprints.len() >= open_after
+                    && inc.hold_until.is_none_or(|h| now >= h) =>
+            {
                 inc.state = IncidentState::Open;
+                inc.hold_until = None;
+                inc.announced = true;
                 changes.push(Change::Opened {
                     incident: id,
                     priority: inc.priority,
@@ -551,9 +659,23 @@ impl Correlator {
 
     /// Resolves or forgets incident `id` if it is still due at `at`.
     fn settle(&mut self, id: IncidentId, at: Millis, changes: &mut Vec<Change>) {
+        let open_after = self.incidents.get(&id).map_or(1, |i| self.open_after(i));
         let Some(inc) = self.incidents.get_mut(&id) else {
             return;
         };
+        // A pause ended: what still fires opens the incident; what stopped stays unannounced
+        // and resolves quietly after grace.
+        if inc.state == IncidentState::Pending && inc.hold_until.is_some_and(|h| h <= at) {
+            inc.hold_until = None;
+            if inc.is_firing() && inc.fingerprints.len() >= open_after {
+                inc.state = IncidentState::Open;
+                inc.announced = true;
+                changes.push(Change::Opened {
+                    incident: id,
+                    priority: inc.priority,
+                });
+            }
+        }
         match inc.state {
             IncidentState::Resolved => {
                 let keep = self.cfg.retain_ms.max(self.cfg.reopen_ms);
@@ -651,6 +773,8 @@ impl Correlator {
         dst.reasons = t.reasons;
         if dst.state == IncidentState::Pending {
             dst.state = IncidentState::Open;
+            dst.hold_until = None;
+            dst.announced = true;
             changes.push(Change::Opened {
                 incident: into,
                 priority: dst.priority,
@@ -789,7 +913,10 @@ impl Correlator {
             .max(rest.fingerprints.len());
         new.alerts = off.len();
         rest.state = old.state;
+        rest.hold_until = old.hold_until;
+        rest.announced = old.announced;
         new.state = IncidentState::Open;
+        new.announced = true;
         for fp in &off {
             if let Some(st) = self.alerts.get_mut(*fp)
                 && st.incident == id

@@ -99,6 +99,11 @@ pub struct Incident {
     pub(crate) firing: HashSet<String>,
     /// When the last firing alert resolved.
     pub(crate) quiet_since: Option<Millis>,
+    /// Paused: its alerts are of kinds that usually stop firing by themselves, so it stays
+    /// pending (nobody is told) until then, and opens only if something still fires.
+    pub hold_until: Option<Millis>,
+    /// It has been open (announced) at some point.
+    pub(crate) announced: bool,
 }
 
 impl Incident {
@@ -125,6 +130,8 @@ impl Incident {
             tokens: HashSet::new(),
             firing: HashSet::new(),
             quiet_since: None,
+            hold_until: None,
+            announced: false,
         }
     }
 

@@ -11,7 +11,7 @@
 //! judgement outranks what the correlator inferred from its own groupings, as user rules outrank
 //! learned grouping. The incidents they leave behind are learned as usual when they resolve.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,9 @@ const MAX_VERDICTS: usize = 100_000;
 /// Most kinds on either side of one merge or split whose pairs are recorded: an incident of
 /// hundreds of kinds says little about any one pair, and its pairs would crowd out the rest.
 const MAX_VERDICT_SIDE: usize = 64;
+/// Most recent activity durations remembered per kind: enough for a quantile, and old
+/// behaviour ages out when a kind changes.
+const DURATION_HISTORY: usize = 32;
 
 /// Operators' decisions about one pair of kinds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,6 +48,10 @@ pub struct CoOccurrence {
     grouped: Vec<u32>,
     joint: HashMap<(u32, u32), u32>,
     verdicts: HashMap<(u32, u32), Verdict>,
+    /// Per kind: how long its alerts' recent activities lasted, in seconds, oldest first (an
+    /// activity runs from an alert's first firing until it stops firing; a new episode while
+    /// the previous one still fires continues it).
+    durations: HashMap<u32, VecDeque<u32>>,
 }
 
 fn pair(a: u32, b: u32) -> (u32, u32) {
@@ -114,6 +121,55 @@ impl CoOccurrence {
     pub fn apart<S: AsRef<str>>(&mut self, a: &[S], b: &[S]) {
         let (a, b) = (self.intern_all(a), self.intern_all(b));
         self.verdict_ids(&a, &b, false);
+    }
+
+    /// Records that an alert of `kind` fired for `ms` before it stopped.
+    pub fn observe_duration(&mut self, kind: &str, ms: i64) {
+        if let Some(id) = self.intern(kind) {
+            self.observe_duration_id(id, ms);
+        }
+    }
+
+    pub(crate) fn observe_duration_id(&mut self, id: u32, ms: i64) {
+        if id as usize >= self.seen.len() {
+            return;
+        }
+        let secs = u32::try_from(ms.max(0) / 1000).unwrap_or(u32::MAX);
+        let h = self.durations.entry(id).or_default();
+        if h.len() >= DURATION_HISTORY {
+            h.pop_front();
+        }
+        h.push_back(secs);
+    }
+
+    /// Takes every kind's duration history from `other` (kept whole where this one has none,
+    /// appended where both have some): durations learned by replaying past alerts, added to
+    /// co-occurrence learned elsewhere.
+    pub fn adopt_durations(&mut self, other: &CoOccurrence) {
+        let mut names: Vec<(&String, &u32)> = other.ids.iter().collect();
+        names.sort_by_key(|(_, id)| **id);
+        for (name, id) in names {
+            if let Some(h) = other.durations.get(id) {
+                for &s in h {
+                    self.observe_duration(name, i64::from(s).saturating_mul(1000));
+                }
+            }
+        }
+    }
+
+    /// How many activities of `kind` are remembered, and the `q`-quantile of their durations
+    /// in ms (nearest rank); `None` when none are.
+    pub fn duration_quantile(&self, kind: &str, q: f32) -> Option<(usize, i64)> {
+        self.duration_quantile_id(*self.ids.get(kind)?, q)
+    }
+
+    pub(crate) fn duration_quantile_id(&self, id: u32, q: f32) -> Option<(usize, i64)> {
+        let h = self.durations.get(&id).filter(|h| !h.is_empty())?;
+        let mut v: Vec<u32> = h.iter().copied().collect();
+        v.sort_unstable();
+        let rank = (q.clamp(0.0, 1.0) * v.len() as f32).ceil() as usize;
+        let s = v[rank.clamp(1, v.len()) - 1];
+        Some((v.len(), i64::from(s) * 1000))
     }
 
     fn intern_all<S: AsRef<str>>(&mut self, kinds: &[S]) -> Vec<u32> {
@@ -228,6 +284,9 @@ struct Saved {
     joint: Vec<[u32; 3]>,
     #[serde(default)]
     verdicts: Vec<[u32; 4]>,
+    /// `[kind, seconds…]`: recent activity durations per kind.
+    #[serde(default)]
+    durations: Vec<Vec<u32>>,
 }
 
 impl From<CoOccurrence> for Saved {
@@ -246,12 +305,19 @@ impl From<CoOccurrence> for Saved {
             .map(|((a, b), v)| [a, b, v.together, v.apart])
             .collect();
         verdicts.sort_unstable();
+        let mut durations: Vec<Vec<u32>> = c
+            .durations
+            .into_iter()
+            .map(|(k, h)| std::iter::once(k).chain(h).collect())
+            .collect();
+        durations.sort_unstable();
         Saved {
             kinds,
             seen: c.seen,
             grouped: c.grouped,
             joint,
             verdicts,
+            durations,
         }
     }
 }
@@ -292,12 +358,24 @@ impl TryFrom<Saved> for CoOccurrence {
         for [a, b, together, apart] in s.verdicts.into_iter().take(MAX_VERDICTS) {
             verdicts.insert(check(a, b)?, Verdict { together, apart });
         }
+        let mut durations = HashMap::with_capacity(s.durations.len());
+        for d in s.durations {
+            let Some((&k, h)) = d.split_first() else {
+                return Err("an empty duration history".into());
+            };
+            if k as usize >= n {
+                return Err(format!("durations of kind {k}, which is not listed"));
+            }
+            let skip = h.len().saturating_sub(DURATION_HISTORY);
+            durations.insert(k, h[skip..].iter().copied().collect());
+        }
         Ok(CoOccurrence {
             ids,
             seen: s.seen,
             grouped: s.grouped,
             joint,
             verdicts,
+            durations,
         })
     }
 }
@@ -349,11 +427,40 @@ mod tests {
     }
 
     #[test]
+    fn durations_keep_the_recent_history_and_give_quantiles() {
+        let mut c = CoOccurrence::default();
+        assert_eq!(c.duration_quantile("A@a", 0.9), None);
+        for m in 1..=10 {
+            c.observe_duration("A@a", m * 60_000);
+        }
+        assert_eq!(c.duration_quantile("A@a", 0.9), Some((10, 9 * 60_000)));
+        assert_eq!(c.duration_quantile("A@a", 0.5), Some((10, 5 * 60_000)));
+        for _ in 0..DURATION_HISTORY {
+            c.observe_duration("A@a", 3_600_000);
+        }
+        assert_eq!(
+            c.duration_quantile("A@a", 0.1),
+            Some((DURATION_HISTORY, 3_600_000)),
+            "old behaviour ages out"
+        );
+        let mut d = CoOccurrence::default();
+        d.learn(&["B@b"]);
+        d.adopt_durations(&c);
+        assert_eq!(
+            d.duration_quantile("A@a", 0.5),
+            Some((DURATION_HISTORY, 3_600_000))
+        );
+        assert_eq!(d.support("B@b"), 1, "co-occurrence is left alone");
+    }
+
+    #[test]
     fn the_stored_form_reads_back_and_refuses_damage() {
         let mut c = CoOccurrence::default();
         c.learn(&["A@a", "B@b"]);
         c.learn(&["C@c"]);
         c.apart(&["C@c"], &["A@a"]);
+        c.observe_duration("C@c", 300_000);
+        c.observe_duration("C@c", 90_000);
         let json = serde_json::to_string(&c).unwrap();
         let back: CoOccurrence = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
@@ -362,6 +469,8 @@ mod tests {
             r#"{"kinds":["a","b"],"seen":[1,1],"grouped":[1,1],"joint":[[0,7,1]]}"#,
             r#"{"kinds":["a","a"],"seen":[1,1],"grouped":[1,1],"joint":[]}"#,
             r#"{"kinds":["a","b"],"seen":[1,1],"grouped":[1,1],"joint":[],"verdicts":[[1,1,1,0]]}"#,
+            r#"{"kinds":["a"],"seen":[1],"grouped":[1],"joint":[],"durations":[[3,60]]}"#,
+            r#"{"kinds":["a"],"seen":[1],"grouped":[1],"joint":[],"durations":[[]]}"#,
         ] {
             assert!(serde_json::from_str::<CoOccurrence>(bad).is_err(), "{bad}");
         }

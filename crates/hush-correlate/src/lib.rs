@@ -30,11 +30,11 @@ mod topology;
 mod triage;
 
 pub use alert::{Alert, AlertStatus, Limits, Millis, fingerprint};
-pub use correlator::{Config, Correlator, Outcome, Placement};
+pub use correlator::{Config, Correlator, Outcome, Pause, Placement};
 pub use error::{AlertError, OperatorError, RuleError, TopologyError};
 pub use incident::{Change, Incident, IncidentId, IncidentState};
 pub use learn::CoOccurrence;
 pub use preview::{Preview, RulePreview, preview};
-pub use rules::{GroupRule, Rules};
+pub use rules::{GroupRule, PauseRule, Rules};
 pub use topology::{Criticality, ServiceSpec, Topology, TopologyFile};
 pub use triage::{Priority, Triage, triage};

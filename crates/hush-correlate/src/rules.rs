@@ -69,6 +69,31 @@ impl GroupRule {
     }
 }
 
+/// A user's decision on pausing alerts (see `Pause` in the correlator's configuration):
+/// alerts matching `matchers` are always held for `windowMs` before their incident opens
+/// (`pause: true`), or never held whatever their history says (`pause: false`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PauseRule {
+    /// Label equalities an alert must satisfy; an empty value matches an absent label.
+    #[serde(default)]
+    pub matchers: BTreeMap<String, String>,
+    /// Hold (true) or never hold (false).
+    pub pause: bool,
+    /// How long to hold; absent: the configured longest pause.
+    #[serde(default)]
+    pub window_ms: Option<Millis>,
+}
+
+impl PauseRule {
+    /// Whether the rule applies to `alert`.
+    pub fn matches(&self, alert: &Alert) -> bool {
+        self.matchers
+            .iter()
+            .all(|(k, v)| alert.labels.get(k).map_or("", String::as_str) == v)
+    }
+}
+
 /// The user's rules, in precedence order (the first matching rule decides), and the global
 /// constraints on learned grouping.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -79,6 +104,9 @@ pub struct Rules {
     /// Never put alerts of two teams in one incident.
     #[serde(default)]
     pub never_across_teams: bool,
+    /// Pausing decided by the user, first match wins; it outranks what history says.
+    #[serde(default)]
+    pub pause: Vec<PauseRule>,
 }
 
 impl Rules {
@@ -99,7 +127,20 @@ impl Rules {
                 });
             }
         }
+        for (i, r) in self.pause.iter().enumerate() {
+            if let Some(w) = r.window_ms.filter(|w| *w <= 0) {
+                return Err(RuleError::BadWindow {
+                    rule: format!("pause rule number {i}"),
+                    window_ms: w,
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The first pause rule matching `alert`.
+    pub fn pause_for(&self, alert: &Alert) -> Option<&PauseRule> {
+        self.pause.iter().find(|r| r.matches(alert))
     }
 
     /// The first rule matching `alert`.
@@ -123,12 +164,14 @@ mod tests {
                 GroupRule::new("disk", &[("alertname", "DiskFull")], &[]),
             ],
             never_across_teams: false,
+            pause: Vec::new(),
         };
         assert_eq!(rules.rule_for(&a).unwrap().name, "no-team");
         assert_eq!(rules.rules[0].group_key(&a), "no-team\u{1f}DiskFull");
         let dup = Rules {
             rules: vec![GroupRule::new("x", &[], &[]), GroupRule::new("x", &[], &[])],
             never_across_teams: false,
+            pause: Vec::new(),
         };
         assert_eq!(dup.validate(), Err(RuleError::DuplicateRule("x".into())));
     }

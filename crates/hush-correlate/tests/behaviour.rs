@@ -195,6 +195,7 @@ fn rules_win_over_learned_grouping_and_hold_back_until_n_alerts() {
         rules: Rules {
             rules: vec![rule],
             never_across_teams: false,
+            pause: Vec::new(),
         },
         ..Config::default()
     };
@@ -231,6 +232,7 @@ fn never_across_teams_splits_a_cascade_by_owner() {
         rules: Rules {
             rules: vec![],
             never_across_teams: true,
+            pause: Vec::new(),
         },
         ..Config::default()
     };
@@ -291,6 +293,7 @@ fn preview_reports_what_a_rule_would_have_done() {
     let proposed = Rules {
         rules: vec![rule],
         never_across_teams: false,
+        pause: Vec::new(),
     };
     let p = preview(
         &Config::default(),

@@ -36,7 +36,53 @@ pub struct IncidentsConfig {
     /// Episodes of one alert within `flap_window` that make it flapping.
     pub flap_count: usize,
     pub flap_window: PromDuration,
+    /// Holding incidents of transient alerts (`docs/correlation.md`, "Pausing transient
+    /// alerts").
+    pub pause: PauseConfig,
     pub notifications: crate::notify::NotifyConfig,
+}
+
+/// `incidents.pause:` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PauseConfig {
+    /// Hold alerts whose learned history says they stop by themselves.
+    pub enabled: bool,
+    /// Longest hold; a kind that needs more is not transient.
+    pub max_window: PromDuration,
+    /// Share of a kind's recent activities that must have ended within its hold.
+    pub quantile: f32,
+    /// Activities of a kind needed before its history is trusted.
+    pub min_history: usize,
+    /// User decisions, first match wins, whether or not `enabled`.
+    pub rules: Vec<PauseRuleConfig>,
+}
+
+/// One entry of `incidents.pause.rules`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseRuleConfig {
+    /// Label equalities an alert must satisfy; an empty value matches an absent label.
+    #[serde(default)]
+    pub matchers: std::collections::BTreeMap<String, String>,
+    /// Hold (true) or never hold (false).
+    pub pause: bool,
+    /// How long to hold; absent: `max_window`.
+    #[serde(default)]
+    pub window: Option<PromDuration>,
+}
+
+impl Default for PauseConfig {
+    fn default() -> Self {
+        let d = hush_correlate::Pause::default();
+        Self {
+            enabled: d.enabled,
+            max_window: PromDuration(std::time::Duration::from_millis(d.max_window_ms as u64)),
+            quantile: d.quantile,
+            min_history: d.min_history,
+            rules: Vec::new(),
+        }
+    }
 }
 
 impl Default for IncidentsConfig {
@@ -46,6 +92,7 @@ impl Default for IncidentsConfig {
             grace_period: PromDuration(std::time::Duration::from_millis(d.grace_ms as u64)),
             flap_count: d.flap_count,
             flap_window: PromDuration(std::time::Duration::from_millis(d.flap_window_ms as u64)),
+            pause: PauseConfig::default(),
             notifications: Default::default(),
         }
     }
@@ -58,6 +105,26 @@ impl IncidentsConfig {
             grace_ms: ms(self.grace_period),
             flap_count: self.flap_count.max(2),
             flap_window_ms: ms(self.flap_window),
+            pause: hush_correlate::Pause {
+                enabled: self.pause.enabled,
+                max_window_ms: ms(self.pause.max_window).max(1),
+                quantile: self.pause.quantile.clamp(0.0, 1.0),
+                min_history: self.pause.min_history.max(1),
+                ..hush_correlate::Pause::default()
+            },
+            rules: hush_correlate::Rules {
+                pause: self
+                    .pause
+                    .rules
+                    .iter()
+                    .map(|r| hush_correlate::PauseRule {
+                        matchers: r.matchers.clone(),
+                        pause: r.pause,
+                        window_ms: r.window.map(|w| ms(w).max(1)),
+                    })
+                    .collect(),
+                ..hush_correlate::Rules::default()
+            },
             ..hush_correlate::Config::default()
         }
     }
