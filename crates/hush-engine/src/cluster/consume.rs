@@ -71,6 +71,15 @@ pub async fn run(
             }
         }
     }
+    cluster.set_caught_up(shard, true);
+    // However this task ends, the shard stops answering queries here with it.
+    struct NotCaughtUp<'a>(&'a Cluster, u32);
+    impl Drop for NotCaughtUp<'_> {
+        fn drop(&mut self) {
+            self.0.set_caught_up(self.1, false);
+        }
+    }
+    let _guard = NotCaughtUp(&cluster, shard);
     let name = cluster.config.consumer_name(shard);
     let consumer = loop {
         if !holds(&lease) {

@@ -98,6 +98,8 @@ pub struct Cluster {
     leader: std::sync::atomic::AtomicBool,
     /// Shards this node owns now.
     owned: Mutex<Vec<u32>>,
+    /// Owned shards whose history replay has finished: only these answer queries.
+    caught_up: Mutex<std::collections::BTreeSet<u32>>,
     /// Per shard, the newest stream sequence this node stored: a takeover replays from there.
     applied: Mutex<BTreeMap<u32, u64>>,
     applied_path: PathBuf,
@@ -140,6 +142,7 @@ impl Cluster {
             max_message,
             leader: std::sync::atomic::AtomicBool::new(false),
             owned: Mutex::new(Vec::new()),
+            caught_up: Mutex::new(Default::default()),
             applied: Mutex::new(applied),
             applied_path,
         })
@@ -210,6 +213,25 @@ impl Cluster {
 
     fn set_owned(&self, shards: impl Iterator<Item = u32>) {
         *self.owned.lock() = shards.collect();
+    }
+
+    /// Shards this node owns and has replayed: what it may answer queries for. A shard still
+    /// replaying is left to the asker's warning rather than answered short.
+    pub(crate) fn answerable(&self) -> Vec<u32> {
+        let ready = self.caught_up.lock();
+        self.owned()
+            .into_iter()
+            .filter(|s| ready.contains(s))
+            .collect()
+    }
+
+    fn set_caught_up(&self, shard: u32, yes: bool) {
+        let mut ready = self.caught_up.lock();
+        if yes {
+            ready.insert(shard);
+        } else {
+            ready.remove(&shard);
+        }
     }
 
     fn applied(&self, shard: u32) -> u64 {

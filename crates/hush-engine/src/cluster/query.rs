@@ -285,8 +285,8 @@ async fn answer(engine: Arc<Engine>, cluster: Arc<Cluster>, m: async_nats::Messa
     };
     let node = cluster.config.node_id.clone();
     // Ownership is read before the store, so what is returned is at least what the owner
-    // held when it claimed the shards.
-    let owned = cluster.owned();
+    // held when it claimed the shards; shards still replaying their history are not answered.
+    let owned = cluster.answerable();
     let owned_header = owned
         .iter()
         .map(u32::to_string)
