@@ -113,14 +113,24 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: tokio::sync::watch::Recei
     let every = cluster.config.checkpoint_interval.0;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Per shard, the stream position its last saved checkpoint had seen: a shard that
+    // stored nothing since is not written again.
+    let mut saved_at: std::collections::BTreeMap<u32, u64> = Default::default();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
         for shard in cluster.owned() {
+            let position = cluster.applied(shard);
+            if saved_at.get(&shard) == Some(&position) {
+                continue;
+            }
             match save(&engine, &cluster, shard).await {
-                Ok(n) => tracing::debug!(shard, series = n, "detector checkpoint saved"),
+                Ok(n) => {
+                    saved_at.insert(shard, position);
+                    tracing::debug!(shard, series = n, "detector checkpoint saved");
+                }
                 Err(e) => {
                     tracing::warn!(shard, error = %e, "saving the detector checkpoint failed")
                 }

@@ -458,21 +458,16 @@ async fn ensure_bucket(
     let setup = setup_error(format!("bucket `{bucket}`"));
     let lease = config.lease.0;
     let cfg = stream::Config {
-        name: format!("KV_{bucket}"),
-        subjects: vec![format!("$KV.{bucket}.>")],
         max_messages_per_subject: 1,
         max_age: lease,
         // Must not exceed the age limit; the server's default is two minutes.
         duplicate_window: lease.min(Duration::from_secs(120)),
-        max_bytes: -1,
-        max_message_size: -1,
-        storage: stream::StorageType::File,
-        allow_rollup: true,
         deny_delete: true,
-        allow_direct: true,
-        num_replicas: config.replicas,
-        discard: stream::DiscardPolicy::New,
-        ..Default::default()
+        ..bucket_stream(
+            format!("KV_{bucket}"),
+            vec![format!("$KV.{bucket}.>")],
+            config,
+        )
     };
     js.create_or_update_stream(cfg)
         .await
@@ -480,18 +475,32 @@ async fn ensure_bucket(
     js.get_key_value(&bucket).await.map_err(|e| setup(&e))
 }
 
-/// The object store of detector checkpoints, declared like [`ensure_bucket`]'s streams (the
-/// client's own creation sends fields a 2.9 server rejects). Objects never expire: a shard's
-/// checkpoint is replaced by its next owner's.
+/// The object store of detector checkpoints, its stream declared here like the KV buckets'
+/// so every node asks for the same settings. Objects never expire: a shard's checkpoint is
+/// replaced by its next owner's.
 async fn ensure_object_store(
     js: &jetstream::Context,
     config: &ClusterConfig,
 ) -> Result<object_store::ObjectStore, ClusterError> {
     let bucket = config.detectors_bucket();
     let setup = setup_error(format!("object store `{bucket}`"));
-    let cfg = stream::Config {
-        name: format!("OBJ_{bucket}"),
-        subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
+    let cfg = bucket_stream(
+        format!("OBJ_{bucket}"),
+        vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
+        config,
+    );
+    js.create_or_update_stream(cfg)
+        .await
+        .map_err(|e| setup(&e))?;
+    js.get_object_store(&bucket).await.map_err(|e| setup(&e))
+}
+
+/// The settings KV buckets and object stores share: file storage, replicated as configured,
+/// rollups and direct gets allowed, writes refused rather than old entries dropped when full.
+fn bucket_stream(name: String, subjects: Vec<String>, config: &ClusterConfig) -> stream::Config {
+    stream::Config {
+        name,
+        subjects,
         max_bytes: -1,
         max_message_size: -1,
         storage: stream::StorageType::File,
@@ -500,11 +509,7 @@ async fn ensure_object_store(
         num_replicas: config.replicas,
         discard: stream::DiscardPolicy::New,
         ..Default::default()
-    };
-    js.create_or_update_stream(cfg)
-        .await
-        .map_err(|e| setup(&e))?;
-    js.get_object_store(&bucket).await.map_err(|e| setup(&e))
+    }
 }
 
 fn load_applied(path: &Path) -> BTreeMap<u32, u64> {
